@@ -1,0 +1,528 @@
+//! A small JSON reader that keeps what EventBridge semantics need and
+//! `serde_json::Value` drops.
+//!
+//! Why not `serde_json::Value`:
+//! - **Number text.** EventBridge compares numbers by value only when the
+//!   literal is exactly what a float64 prints as; otherwise it compares the
+//!   literal text (`0.10000000000000001` is not `0.1`). `Value` keeps an `f64`.
+//! - **Duplicate keys.** EventBridge processes keys in order, later ones
+//!   replacing earlier ones *per flattened path*; a map loses the order.
+//! - **Locations.** Pattern errors name a JSON pointer, line and column.
+//! - **Borrowing.** Strings without escapes borrow from the input, so
+//!   parsing a 7 KB finding allocates little; this is on the hot path.
+//!
+//! Error messages follow the wording of the Jackson parser behind
+//! EventBridge, so a malformed pattern reads the same here as in AWS.
+
+use std::borrow::Cow;
+
+/// Nesting deeper than this is rejected rather than risking the stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// A parsed JSON node and the byte offset where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node<'a> {
+    pub value: Value<'a>,
+    pub offset: usize,
+}
+
+/// A JSON value. Objects keep every member in source order, duplicates too.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Bool(bool),
+    /// The number exactly as written.
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<Member<'a>>),
+}
+
+/// One `"key": value` pair of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member<'a> {
+    pub key: Cow<'a, str>,
+    pub value: Node<'a>,
+}
+
+impl Value<'_> {
+    /// The JSON type name used in messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+}
+
+/// A syntax error, with Jackson's wording and the byte offset it was found at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub message: String,
+    pub offset: usize,
+}
+
+/// 1-based line and column of a byte offset, as editors count them.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let upto = &text.as_bytes()[..offset.min(text.len())];
+    let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = upto.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&upto[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+/// Parses one JSON document; anything but whitespace after it is an error.
+pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    reader.skip_ws();
+    if reader.pos >= reader.bytes.len() {
+        return Err(reader.error("No content to map due to end-of-input"));
+    }
+    let node = reader.value(0)?;
+    reader.skip_ws();
+    if let Some(c) = reader.peek_char() {
+        return Err(reader.error(format!("{}: expected end of input", unexpected(c))));
+    }
+    Ok(node)
+}
+
+fn unexpected(c: char) -> String {
+    format!("Unexpected character ('{c}' (code {}))", c as u32)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, message: impl Into<String>) -> JsonError {
+        JsonError {
+            message: message.into(),
+            offset: self.pos,
+        }
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.text.get(self.pos..).and_then(|s| s.chars().next())
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(format!("Maximum nesting depth ({MAX_DEPTH}) exceeded")));
+        }
+        let offset = self.pos;
+        let Some(&b) = self.bytes.get(self.pos) else {
+            return Err(self.error("Unexpected end-of-input: expected a value"));
+        };
+        let value = match b {
+            b'{' => self.object(depth)?,
+            b'[' => self.array(depth)?,
+            b'"' => Value::String(self.string()?),
+            b'-' | b'0'..=b'9' => Value::Number(self.number()?),
+            _ => self.literal()?,
+        };
+        Ok(Node { value, offset })
+    }
+
+    fn literal(&mut self) -> Result<Value<'a>, JsonError> {
+        let start = self.pos;
+        let rest = &self.text[start..];
+        let token: &str = {
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .map_or(rest.len(), |(i, _)| i);
+            &rest[..end]
+        };
+        let value = match token {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            "" => {
+                let c = self.peek_char().unwrap_or('\u{0}');
+                return Err(self.error(format!("{}: expected a value", unexpected(c))));
+            }
+            other => {
+                return Err(self.error(format!(
+                    "Unrecognized token '{other}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+                )))
+            }
+        };
+        self.pos += token.len();
+        Ok(value)
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        self.pos += 1; // '{'
+        let mut members = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            match self.peek_char() {
+                Some('"') => {}
+                Some(c) => {
+                    return Err(self.error(format!(
+                        "{}: was expecting double-quote to start field name",
+                        unexpected(c)
+                    )))
+                }
+                None => {
+                    return Err(
+                        self.error("Unexpected end-of-input: expected close marker for Object")
+                    )
+                }
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            match self.peek_char() {
+                Some(':') => self.pos += 1,
+                Some(c) => {
+                    return Err(self.error(format!(
+                        "{}: was expecting a colon to separate field name and value",
+                        unexpected(c)
+                    )))
+                }
+                None => {
+                    return Err(
+                        self.error("Unexpected end-of-input: expected close marker for Object")
+                    )
+                }
+            }
+            self.skip_ws();
+            let value = self.value(depth + 1)?;
+            members.push(Member { key, value });
+            self.skip_ws();
+            match self.peek_char() {
+                Some(',') => self.pos += 1,
+                Some('}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(members));
+                }
+                Some(c) => {
+                    return Err(self.error(format!(
+                        "{}: was expecting comma to separate Object entries",
+                        unexpected(c)
+                    )))
+                }
+                None => {
+                    return Err(
+                        self.error("Unexpected end-of-input: expected close marker for Object")
+                    )
+                }
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            if self.pos >= self.bytes.len() {
+                return Err(self.error("Unexpected end-of-input: expected close marker for Array"));
+            }
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            match self.peek_char() {
+                Some(',') => self.pos += 1,
+                Some(']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                Some(c) => {
+                    return Err(self.error(format!(
+                        "{}: was expecting comma to separate Array entries",
+                        unexpected(c)
+                    )))
+                }
+                None => {
+                    return Err(
+                        self.error("Unexpected end-of-input: expected close marker for Array")
+                    )
+                }
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<&'a str, JsonError> {
+        let start = self.pos;
+        let b = self.bytes;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if matches!(b.get(i), Some(b'0'..=b'9')) {
+                    self.pos = i;
+                    return Err(self.error("Invalid numeric value: Leading zeroes not allowed"));
+                }
+            }
+            Some(b'1'..=b'9') => {
+                while matches!(b.get(i), Some(b'0'..=b'9')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                self.pos = i;
+                let c = self
+                    .peek_char()
+                    .map_or("end-of-input".to_string(), |c| format!("'{c}'"));
+                return Err(self.error(format!(
+                    "Unexpected character ({c}) in numeric value: expected digit (0-9) to follow minus sign, for valid numeric value"
+                )));
+            }
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let digits = i;
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+            if i == digits {
+                self.pos = i;
+                return Err(self.error(
+                    "Unexpected character in numeric value: Decimal point not followed by a digit",
+                ));
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let digits = i;
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+            if i == digits {
+                self.pos = i;
+                return Err(self.error("Unexpected character in numeric value: Exponent indicator not followed by a digit"));
+            }
+        }
+        self.pos = i;
+        Ok(&self.text[start..i])
+    }
+
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        self.pos += 1; // opening quote
+        let start = self.pos;
+        // Fast path: no escapes, borrow the slice.
+        loop {
+            match self.bytes.get(self.pos) {
+                None => {
+                    return Err(self.error(
+                        "Unexpected end-of-input: was expecting closing quote for a string value",
+                    ))
+                }
+                Some(b'"') => {
+                    let s = &self.text[start..self.pos];
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => return Err(self.control_char(c)),
+                Some(_) => self.pos += 1,
+            }
+        }
+        let mut out = String::with_capacity(self.pos - start + 16);
+        out.push_str(&self.text[start..self.pos]);
+        loop {
+            let run = self.pos;
+            while let Some(&c) = self.bytes.get(self.pos) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.push_str(&self.text[run..self.pos]);
+            match self.bytes.get(self.pos) {
+                None => {
+                    return Err(self.error(
+                        "Unexpected end-of-input: was expecting closing quote for a string value",
+                    ))
+                }
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(&c) if c < 0x20 => return Err(self.control_char(c)),
+                Some(_) => {
+                    self.pos += 1; // backslash
+                    let esc = self.bytes.get(self.pos).copied();
+                    self.pos += 1;
+                    match esc {
+                        Some(b'"') => out.push('"'),
+                        Some(b'\\') => out.push('\\'),
+                        Some(b'/') => out.push('/'),
+                        Some(b'b') => out.push('\u{8}'),
+                        Some(b'f') => out.push('\u{c}'),
+                        Some(b'n') => out.push('\n'),
+                        Some(b'r') => out.push('\r'),
+                        Some(b't') => out.push('\t'),
+                        Some(b'u') => {
+                            let c = self.unicode_escape()?;
+                            out.push(c);
+                        }
+                        Some(other) => {
+                            self.pos -= 1;
+                            let c = self.peek_char().unwrap_or(other as char);
+                            return Err(self.error(format!(
+                                "Unrecognized character escape '{c}' (code {})",
+                                c as u32
+                            )));
+                        }
+                        None => {
+                            return Err(
+                                self.error("Unexpected end-of-input in character escape sequence")
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("Unexpected end-of-input in character escape sequence"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let n = (d as char).to_digit(16).ok_or_else(|| {
+                self.error(
+                    "Unexpected character: expected a hex-digit for character escape sequence",
+                )
+            })?;
+            v = v * 16 + n;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let first = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return Err(self.error(
+                    "Invalid surrogate pair: high surrogate not followed by a low surrogate",
+                ));
+            }
+            self.pos += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.error(
+                    "Invalid surrogate pair: high surrogate not followed by a low surrogate",
+                ));
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        char::from_u32(code).ok_or_else(|| self.error("Invalid surrogate pair: lone low surrogate"))
+    }
+
+    fn control_char(&self, c: u8) -> JsonError {
+        self.error(format!(
+            "Illegal unquoted character ((CTRL-CHAR, code {c})): has to be escaped using backslash to be included in string value"
+        ))
+    }
+}
+
+/// Appends `token` to a JSON pointer, escaping `~` and `/` as RFC 6901 says.
+pub fn pointer_push(pointer: &str, token: &str) -> String {
+    let mut out = String::with_capacity(pointer.len() + token.len() + 1);
+    out.push_str(pointer);
+    out.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_number_text_and_duplicate_keys_in_order() {
+        let node = parse(r#"{"a": 3.0e2, "a": [1, -0.5]}"#).unwrap();
+        let Value::Object(members) = node.value else {
+            panic!("object")
+        };
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[0].value.value, Value::Number("3.0e2"));
+        assert!(matches!(members[1].value.value, Value::Array(ref a) if a.len() == 2));
+    }
+
+    #[test]
+    fn decodes_escapes_and_surrogate_pairs() {
+        let node = parse(r#""a\u0041\n\ud83d\ude80""#).unwrap();
+        assert_eq!(
+            node.value,
+            Value::String(Cow::Owned("aA\n\u{1F680}".into()))
+        );
+    }
+
+    #[test]
+    fn jackson_wording_for_bad_tokens() {
+        let err = parse("this is not json").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+        );
+        let err = parse("{'bad': 1}").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Unexpected character (''' (code 39)): was expecting double-quote to start field name"
+        );
+    }
+
+    #[test]
+    fn rejects_trailing_garbage_and_deep_nesting() {
+        assert!(parse("{} x").is_err());
+        let deep = "[".repeat(MAX_DEPTH + 5);
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("x", 0), (1, 1));
+    }
+}

@@ -1,0 +1,170 @@
+//! EventBridge event patterns, matched exactly as EventBridge matches them.
+//!
+//! gdalert's routes are written in EventBridge's pattern language, and the same
+//! files become the deployed EventBridge rules. If this engine disagreed with
+//! EventBridge on any case, a route would look right locally and silently
+//! never fire in production. So the engine is judged against AWS's own
+//! answers (`tests/conformance.rs` runs the AWS-verified corpus and the
+//! event-ruler probes) and against a plain recursive evaluator
+//! ([`reference`]) on random patterns and events.
+//!
+//! # Shape
+//!
+//! - [`compile`] validates one pattern with EventBridge's checks and reasons
+//!   and yields a [`Rule`]: `$or` combinations ("branches"), each a set of
+//!   dotted field paths with the operands any of which must hold.
+//! - [`PatternSet`] compiles many named rules into one machine: a trie of
+//!   path segments (so parts of the event no pattern names are skipped
+//!   unread), and per path hash tables and byte tries for exact, prefix,
+//!   suffix, equals-ignore-case and wildcard operands. Matching an event
+//!   costs the number of leaves it has at referenced paths plus the number of
+//!   operands those leaves satisfy, not the number of patterns. Operands that
+//!   cannot be indexed (numeric ranges, CIDR, anything-but, non-ASCII
+//!   ignore-case) are scanned per path.
+//! - Arrays follow EventBridge: any element may match, and fields taken from
+//!   objects inside one array must come from the same element.
+//!
+//! # Semantics worth knowing
+//!
+//! - Numbers compare by float64 value when the event's literal is exactly
+//!   how that float prints (`300`, `300.0`, `3.0e2` are equal), and by literal
+//!   text otherwise (`0.10000000000000001` is not `0.1`).
+//! - A plain string operand that is an IP literal compares as an address
+//!   (`"10.0.0.01"` equals `"10.0.0.1"`).
+//! - `exists: false` holds when the path has no leaf anywhere in the event;
+//!   an object value or an empty array is not a leaf.
+//! - equals-ignore-case compares each operand character with its Java upper
+//!   and lower forms (so `ß` matches `SS` but not `ss`), not Unicode folding.
+//!
+//! # Known deviations
+//!
+//! Every case of both corpora in `../shared/conformance` passes. Where
+//! AWS's behaviour is not public we chose, and say so here:
+//! - **Wildcard complexity.** EventBridge rejects wildcards that are "too
+//!   complex" by an unpublished measure. We reject more than five `*` in one
+//!   operand; AWS rejects `*:*:*:*:*:event-bus/*` (six) and accepts two.
+//! - **Pattern size.** We reject patterns over 4,096 characters (the API
+//!   limit); your account's quota may be the default 2,048.
+//! - **`exactly`** is accepted as in AWS's event-ruler library, although
+//!   EventBridge does not document it.
+//! - **Trailing text** after the pattern's closing brace is rejected.
+//! - **CIDR ranges** compare addresses as hex digit strings, as event-ruler
+//!   does, so `::/0` also matches IPv4 addresses (a probe confirms this).
+
+pub mod conformance;
+pub mod json;
+mod machine;
+pub mod reference;
+pub mod syntax;
+pub mod value;
+
+use std::fmt;
+
+pub use machine::{PatternId, PatternSet, PatternSetBuilder};
+pub use syntax::{compile, Branch, Field, Matcher, Rule};
+
+/// A pattern EventBridge would reject, with its reason and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Event pattern is not valid. Reason: {reason}")]
+pub struct PatternError {
+    /// EventBridge's reason text.
+    pub reason: String,
+    /// JSON pointer to the offending value (empty for the whole document).
+    pub pointer: String,
+    /// Byte offset in the pattern text.
+    pub offset: usize,
+}
+
+impl PatternError {
+    /// Formats the error with a file name, line and column for people.
+    pub fn located<'a>(&'a self, file: &'a str, text: &'a str) -> Located<'a> {
+        Located {
+            error: self,
+            file,
+            text,
+        }
+    }
+}
+
+/// [`PatternError`] with its source location, for display.
+#[derive(Debug)]
+pub struct Located<'a> {
+    error: &'a PatternError,
+    file: &'a str,
+    text: &'a str,
+}
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (line, column) = json::line_column(self.text, self.error.offset);
+        let pointer = if self.error.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.error.pointer
+        };
+        write!(
+            f,
+            "{}:{line}:{column}: at {pointer}: {}",
+            self.file, self.error
+        )
+    }
+}
+
+/// An event that cannot be matched at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The bytes are not JSON.
+    #[error("event is not valid JSON: {message} (line {line}, column {column})")]
+    Syntax {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// The bytes are not UTF-8.
+    #[error("event is not UTF-8 text: {0}")]
+    Encoding(String),
+    /// Well-formed JSON, but not an EventBridge event (`TestEventPattern`
+    /// requires an object with `id`, `account`, `source`, `time`, `region` and
+    /// `detail-type`).
+    #[error("Parameter Event is not valid. {0}")]
+    NotAnEvent(String),
+}
+
+/// Parses event text into a tree the matchers read.
+pub fn parse_event(text: &str) -> Result<json::Node<'_>, EventError> {
+    json::parse(text).map_err(|e| {
+        let (line, column) = json::line_column(text, e.offset);
+        EventError::Syntax {
+            message: e.message,
+            line,
+            column,
+        }
+    })
+}
+
+/// The envelope fields `TestEventPattern` requires.
+pub const REQUIRED_EVENT_FIELDS: [&str; 6] =
+    ["id", "account", "source", "time", "region", "detail-type"];
+
+/// Checks what EventBridge's `TestEventPattern` checks of an event.
+pub fn check_envelope(event: &json::Node<'_>) -> Result<(), EventError> {
+    let json::Value::Object(members) = &event.value else {
+        return Err(EventError::NotAnEvent(format!(
+            "An event must be a JSON object, not {}.",
+            event.value.kind()
+        )));
+    };
+    let missing: Vec<&str> = REQUIRED_EVENT_FIELDS
+        .iter()
+        .copied()
+        .filter(|k| !members.iter().any(|m| m.key == *k))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(EventError::NotAnEvent(format!(
+            "Missing field(s): {}.",
+            missing.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,572 @@
+//! Many patterns compiled into one matching machine.
+
+use rustc_hash::FxHashMap;
+
+use crate::json::{Node, Value};
+use crate::syntax::{Matcher, Rule};
+use crate::value::{ip_hex, Number, Scalar};
+use crate::{parse_event, EventError};
+
+/// Index of a pattern in the order it was added to the builder.
+pub type PatternId = usize;
+
+/// Which field of which branch an operand belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    branch: u32,
+    slot: u32,
+}
+
+/// A byte trie whose nodes carry payloads; walking a value visits every
+/// payload whose key is a prefix of it.
+#[derive(Debug)]
+struct Trie<T> {
+    nodes: Vec<TrieNode<T>>,
+}
+
+#[derive(Debug)]
+struct TrieNode<T> {
+    edges: Vec<(u8, u32)>,
+    items: Vec<T>,
+}
+
+impl<T> Default for Trie<T> {
+    fn default() -> Self {
+        Trie {
+            nodes: vec![TrieNode {
+                edges: Vec::new(),
+                items: Vec::new(),
+            }],
+        }
+    }
+}
+
+impl<T> Trie<T> {
+    fn insert(&mut self, key: impl Iterator<Item = u8>, item: T) {
+        let mut at = 0usize;
+        for b in key {
+            at = match self.nodes[at].edges.iter().find(|(e, _)| *e == b) {
+                Some(&(_, next)) => next as usize,
+                None => {
+                    let next = self.nodes.len();
+                    self.nodes.push(TrieNode {
+                        edges: Vec::new(),
+                        items: Vec::new(),
+                    });
+                    self.nodes[at].edges.push((b, next as u32));
+                    next
+                }
+            };
+        }
+        self.nodes[at].items.push(item);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.len() == 1 && self.nodes[0].items.is_empty()
+    }
+
+    fn walk(&self, key: impl Iterator<Item = u8>, mut visit: impl FnMut(&T)) {
+        let mut at = 0usize;
+        self.nodes[0].items.iter().for_each(&mut visit);
+        for b in key {
+            match self.nodes[at].edges.iter().find(|(e, _)| *e == b) {
+                Some(&(_, next)) => at = next as usize,
+                None => return,
+            }
+            self.nodes[at].items.iter().for_each(&mut visit);
+        }
+    }
+}
+
+/// Everything that can match at one field path.
+#[derive(Debug, Default)]
+struct FieldIndex {
+    strings: FxHashMap<Box<str>, Vec<Hit>>,
+    ips: FxHashMap<Box<str>, Vec<Hit>>,
+    number_text: FxHashMap<Box<str>, Vec<Hit>>,
+    number_value: FxHashMap<u64, Vec<Hit>>,
+    trues: Vec<Hit>,
+    falses: Vec<Hit>,
+    nulls: Vec<Hit>,
+    /// `exists: true`: any leaf.
+    any: Vec<Hit>,
+    ignore_case: FxHashMap<Box<str>, Vec<Hit>>,
+    prefixes: Trie<Hit>,
+    prefixes_ci: Trie<Hit>,
+    suffixes: Trie<Hit>,
+    suffixes_ci: Trie<Hit>,
+    /// Wildcards keyed by their literal head (or reversed tail), then verified.
+    wild_heads: Trie<(u32, Hit)>,
+    wild_tails: Trie<(u32, Hit)>,
+    wildcards: Vec<Matcher>,
+    /// Operands that need a test per value.
+    scan: Vec<(Matcher, Hit)>,
+    /// Whether any operand compares IP addresses (so values need hex forms).
+    wants_ip: bool,
+}
+
+fn number_key(v: f64) -> u64 {
+    // -0 and 0 are equal values.
+    if v == 0.0 {
+        0
+    } else {
+        v.to_bits()
+    }
+}
+
+impl FieldIndex {
+    fn add(&mut self, m: &Matcher, hit: Hit) {
+        match m {
+            Matcher::String(s) => self.strings.entry(s.as_str().into()).or_default().push(hit),
+            Matcher::Ip(hex) => {
+                self.wants_ip = true;
+                self.ips.entry(hex.as_str().into()).or_default().push(hit)
+            }
+            Matcher::Number { text, value } => {
+                self.number_text
+                    .entry(text.as_str().into())
+                    .or_default()
+                    .push(hit);
+                if let Some(v) = value {
+                    self.number_value
+                        .entry(number_key(*v))
+                        .or_default()
+                        .push(hit);
+                }
+            }
+            Matcher::Bool(true) => self.trues.push(hit),
+            Matcher::Bool(false) => self.falses.push(hit),
+            Matcher::Null => self.nulls.push(hit),
+            Matcher::Exists(true) => self.any.push(hit),
+            // Absence is decided per event, not per value.
+            Matcher::Exists(false) => {}
+            Matcher::Prefix(p) => self.prefixes.insert(p.bytes(), hit),
+            Matcher::Suffix(p) => self.suffixes.insert(p.bytes().rev(), hit),
+            Matcher::PrefixIgnoreCase(p) if p.ascii_key().is_some() => {
+                let key = p.ascii_key().unwrap_or_default();
+                self.prefixes_ci.insert(key.bytes(), hit)
+            }
+            Matcher::SuffixIgnoreCase(p) if p.ascii_key().is_some() => {
+                let key = p.ascii_key().unwrap_or_default();
+                self.suffixes_ci.insert(key.bytes().rev(), hit)
+            }
+            Matcher::EqualsIgnoreCase(p) if p.ascii_key().is_some() => {
+                let key = p.ascii_key().unwrap_or_default();
+                self.ignore_case.entry(key.into()).or_default().push(hit)
+            }
+            Matcher::Wildcard(w) if !w.has_star() => self
+                .strings
+                .entry(w.literal_prefix().into())
+                .or_default()
+                .push(hit),
+            Matcher::Wildcard(w) if !w.literal_prefix().is_empty() => {
+                let idx = self.wildcards.len() as u32;
+                self.wild_heads
+                    .insert(w.literal_prefix().bytes(), (idx, hit));
+                self.wildcards.push(m.clone());
+            }
+            Matcher::Wildcard(w) if !w.literal_suffix().is_empty() => {
+                let idx = self.wildcards.len() as u32;
+                self.wild_tails
+                    .insert(w.literal_suffix().bytes().rev(), (idx, hit));
+                self.wildcards.push(m.clone());
+            }
+            other => {
+                if matches!(other, Matcher::Cidr(_)) {
+                    self.wants_ip = true;
+                }
+                self.scan.push((other.clone(), hit))
+            }
+        }
+    }
+
+    fn hits(&self, v: &Scalar<'_>, mut emit: impl FnMut(Hit)) {
+        self.any.iter().copied().for_each(&mut emit);
+        match v {
+            Scalar::String(s) => {
+                if let Some(h) = self.strings.get(s.as_ref()) {
+                    h.iter().copied().for_each(&mut emit);
+                }
+                if self.wants_ip && !self.ips.is_empty() {
+                    if let Some(h) = ip_hex(s).and_then(|hex| self.ips.get(hex.as_str())) {
+                        h.iter().copied().for_each(&mut emit);
+                    }
+                }
+                if !self.prefixes.is_empty() {
+                    self.prefixes.walk(s.bytes(), |h| emit(*h));
+                }
+                if !self.suffixes.is_empty() {
+                    self.suffixes.walk(s.bytes().rev(), |h| emit(*h));
+                }
+                if !self.prefixes_ci.is_empty() {
+                    self.prefixes_ci
+                        .walk(s.bytes().map(|b| b.to_ascii_lowercase()), |h| emit(*h));
+                }
+                if !self.suffixes_ci.is_empty() {
+                    self.suffixes_ci
+                        .walk(s.bytes().rev().map(|b| b.to_ascii_lowercase()), |h| {
+                            emit(*h)
+                        });
+                }
+                if !self.ignore_case.is_empty() && s.is_ascii() {
+                    if let Some(h) = self.ignore_case.get(s.to_ascii_lowercase().as_str()) {
+                        h.iter().copied().for_each(&mut emit);
+                    }
+                }
+                let verify = |(idx, hit): &(u32, Hit), emit: &mut dyn FnMut(Hit)| {
+                    if self.wildcards[*idx as usize].accepts(v) {
+                        emit(*hit)
+                    }
+                };
+                if !self.wild_heads.is_empty() {
+                    self.wild_heads.walk(s.bytes(), |x| verify(x, &mut emit));
+                }
+                if !self.wild_tails.is_empty() {
+                    self.wild_tails
+                        .walk(s.bytes().rev(), |x| verify(x, &mut emit));
+                }
+            }
+            Scalar::Number(n) => {
+                if let Some(h) = self.number_text.get(n.text.as_ref()) {
+                    h.iter().copied().for_each(&mut emit);
+                }
+                if let Some(h) = n
+                    .comparable()
+                    .and_then(|v| self.number_value.get(&number_key(v)))
+                {
+                    h.iter().copied().for_each(&mut emit);
+                }
+            }
+            Scalar::Bool(true) => self.trues.iter().copied().for_each(&mut emit),
+            Scalar::Bool(false) => self.falses.iter().copied().for_each(&mut emit),
+            Scalar::Null => self.nulls.iter().copied().for_each(&mut emit),
+        }
+        for (m, hit) in &self.scan {
+            if m.accepts(v) {
+                emit(*hit)
+            }
+        }
+    }
+}
+
+/// A node of the path trie: one `.`-separated segment of a field name.
+#[derive(Debug, Default)]
+struct PathNode {
+    children: FxHashMap<Box<str>, u32>,
+    field: Option<u32>,
+}
+
+#[derive(Debug)]
+struct BranchInfo {
+    pattern: u32,
+    /// Field id of each slot.
+    fields: Vec<u32>,
+    /// Whether each slot is satisfied by the field being absent.
+    absent_ok: Vec<bool>,
+}
+
+/// Collects named patterns, then builds a [`PatternSet`].
+#[derive(Debug, Default)]
+pub struct PatternSetBuilder {
+    names: Vec<String>,
+    rules: Vec<Rule>,
+}
+
+impl PatternSetBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a validated pattern under a name; returns its id.
+    pub fn add(&mut self, name: impl Into<String>, rule: Rule) -> PatternId {
+        self.names.push(name.into());
+        self.rules.push(rule);
+        self.rules.len() - 1
+    }
+
+    pub fn build(self) -> PatternSet {
+        let mut set = PatternSet {
+            names: self.names,
+            paths: vec![PathNode::default()],
+            fields: Vec::new(),
+            branches: Vec::new(),
+            absent_only: Vec::new(),
+        };
+        for (pattern, rule) in self.rules.iter().enumerate() {
+            for branch in &rule.branches {
+                let id = set.branches.len() as u32;
+                let mut info = BranchInfo {
+                    pattern: pattern as u32,
+                    fields: Vec::new(),
+                    absent_ok: Vec::new(),
+                };
+                for (slot, field) in branch.fields.iter().enumerate() {
+                    let fid = set.field_for(&field.path);
+                    info.fields.push(fid);
+                    info.absent_ok.push(field.allows_absent());
+                    for m in &field.matchers {
+                        set.fields[fid as usize].add(
+                            m,
+                            Hit {
+                                branch: id,
+                                slot: slot as u32,
+                            },
+                        );
+                    }
+                }
+                if info.absent_ok.iter().all(|&a| a) {
+                    set.absent_only.push(id);
+                }
+                set.branches.push(info);
+            }
+        }
+        set
+    }
+}
+
+/// A compiled set of named patterns.
+#[derive(Debug)]
+pub struct PatternSet {
+    names: Vec<String>,
+    paths: Vec<PathNode>,
+    fields: Vec<FieldIndex>,
+    branches: Vec<BranchInfo>,
+    /// Branches that can match with no hit at all (every field may be absent).
+    absent_only: Vec<u32>,
+}
+
+/// A leaf of the event at a path some pattern names.
+#[derive(Debug)]
+struct Leaf<'e> {
+    field: u32,
+    value: Scalar<'e>,
+    /// Range into the membership arena: (array id, element index) pairs.
+    members: (u32, u32),
+}
+
+/// Reusable buffers, so matching allocates nothing in the steady state.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    members: Vec<(u32, u32)>,
+    stack: Vec<(u32, u32)>,
+    hits: Vec<(Hit, u32)>,
+    matched: Vec<PatternId>,
+}
+
+impl PatternSet {
+    fn field_for(&mut self, path: &str) -> u32 {
+        let mut at = 0usize;
+        for seg in path.split('.') {
+            at = match self.paths[at].children.get(seg) {
+                Some(&n) => n as usize,
+                None => {
+                    let n = self.paths.len();
+                    self.paths.push(PathNode::default());
+                    self.paths[at].children.insert(seg.into(), n as u32);
+                    n
+                }
+            };
+        }
+        match self.paths[at].field {
+            Some(f) => f,
+            None => {
+                let f = self.fields.len() as u32;
+                self.fields.push(FieldIndex::default());
+                self.paths[at].field = Some(f);
+                f
+            }
+        }
+    }
+
+    /// The name a pattern was added under.
+    pub fn name(&self, id: PatternId) -> &str {
+        &self.names[id]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Ids of the patterns that match the event JSON text, in ascending order.
+    pub fn matches_json(&self, event: &str) -> Result<Vec<PatternId>, EventError> {
+        let node = parse_event(event)?;
+        Ok(self.matches(&node))
+    }
+
+    /// Ids of the patterns that match a parsed event, in ascending order.
+    pub fn matches(&self, event: &Node<'_>) -> Vec<PatternId> {
+        let mut scratch = Scratch::default();
+        self.matches_with(event, &mut scratch).to_vec()
+    }
+
+    /// Like [`PatternSet::matches`], reusing `scratch` between calls.
+    pub fn matches_with<'s>(&self, event: &Node<'_>, scratch: &'s mut Scratch) -> &'s [PatternId] {
+        scratch.members.clear();
+        scratch.stack.clear();
+        scratch.hits.clear();
+        scratch.matched.clear();
+        let mut leaves = Vec::new();
+        let mut next_array = 0u32;
+        self.collect(event, 0, &mut leaves, scratch, &mut next_array);
+
+        for (i, leaf) in leaves.iter().enumerate() {
+            self.fields[leaf.field as usize]
+                .hits(&leaf.value, |h| scratch.hits.push((h, i as u32)));
+        }
+        scratch.hits.sort_unstable();
+        scratch.hits.dedup();
+
+        let hits = std::mem::take(&mut scratch.hits);
+        let mut i = 0;
+        while i < hits.len() {
+            let branch = hits[i].0.branch;
+            let mut j = i;
+            while j < hits.len() && hits[j].0.branch == branch {
+                j += 1;
+            }
+            if self.branch_matches(branch, &hits[i..j], &leaves, &scratch.members) {
+                scratch
+                    .matched
+                    .push(self.branches[branch as usize].pattern as PatternId);
+            }
+            i = j;
+        }
+        for &branch in &self.absent_only {
+            // A branch with hits was judged above.
+            if hits
+                .binary_search_by_key(&branch, |(h, _)| h.branch)
+                .is_err()
+                && self.branch_matches(branch, &[], &leaves, &scratch.members)
+            {
+                scratch
+                    .matched
+                    .push(self.branches[branch as usize].pattern as PatternId);
+            }
+        }
+        scratch.hits = hits;
+        scratch.matched.sort_unstable();
+        scratch.matched.dedup();
+        &scratch.matched
+    }
+
+    /// Walks the event along the path trie, recording leaves at field paths.
+    fn collect<'e>(
+        &self,
+        node: &Node<'e>,
+        at: u32,
+        leaves: &mut Vec<Leaf<'e>>,
+        scratch: &mut Scratch,
+        next_array: &mut u32,
+    ) {
+        match &node.value {
+            Value::Object(members) => {
+                for m in members {
+                    let mut to = at as usize;
+                    let mut found = true;
+                    for seg in m.key.split('.') {
+                        match self.paths[to].children.get(seg) {
+                            Some(&n) => to = n as usize,
+                            None => {
+                                found = false;
+                                break;
+                            }
+                        }
+                    }
+                    if found {
+                        self.collect(&m.value, to as u32, leaves, scratch, next_array);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let id = *next_array;
+                *next_array += 1;
+                for (i, item) in items.iter().enumerate() {
+                    scratch.stack.push((id, i as u32));
+                    self.collect(item, at, leaves, scratch, next_array);
+                    scratch.stack.pop();
+                }
+            }
+            scalar => {
+                if let Some(field) = self.paths[at as usize].field {
+                    let start = scratch.members.len() as u32;
+                    scratch.members.extend_from_slice(&scratch.stack);
+                    let value = match scalar {
+                        Value::String(s) => Scalar::String(s.clone()),
+                        Value::Number(t) => Scalar::Number(Number::parse(*t)),
+                        Value::Bool(b) => Scalar::Bool(*b),
+                        _ => Scalar::Null,
+                    };
+                    leaves.push(Leaf {
+                        field,
+                        value,
+                        members: (start, scratch.stack.len() as u32),
+                    });
+                }
+            }
+        }
+    }
+
+    fn branch_matches(
+        &self,
+        branch: u32,
+        hits: &[(Hit, u32)],
+        leaves: &[Leaf<'_>],
+        arena: &[(u32, u32)],
+    ) -> bool {
+        let info = &self.branches[branch as usize];
+        // Candidate leaves per slot; hits are sorted by slot.
+        let mut per_slot: Vec<&[(Hit, u32)]> = Vec::with_capacity(info.fields.len());
+        let mut k = 0;
+        for slot in 0..info.fields.len() as u32 {
+            let start = k;
+            while k < hits.len() && hits[k].0.slot == slot {
+                k += 1;
+            }
+            let candidates = &hits[start..k];
+            if candidates.is_empty() {
+                let field = info.fields[slot as usize];
+                if !info.absent_ok[slot as usize] || leaves.iter().any(|l| l.field == field) {
+                    return false;
+                }
+            } else {
+                per_slot.push(candidates);
+            }
+        }
+        let mut chosen: Vec<&[(u32, u32)]> = Vec::with_capacity(per_slot.len());
+        consistent(&per_slot, leaves, arena, &mut chosen)
+    }
+}
+
+/// Whether one candidate per slot can be chosen so that no two chosen leaves
+/// come from different elements of the same array.
+fn consistent<'a>(
+    slots: &[&[(Hit, u32)]],
+    leaves: &[Leaf<'_>],
+    arena: &'a [(u32, u32)],
+    chosen: &mut Vec<&'a [(u32, u32)]>,
+) -> bool {
+    let Some((first, rest)) = slots.split_first() else {
+        return true;
+    };
+    for &(_, leaf) in first.iter() {
+        let (start, len) = leaves[leaf as usize].members;
+        let members = &arena[start as usize..(start + len) as usize];
+        let fits = chosen.iter().all(|other| {
+            members
+                .iter()
+                .all(|(a, i)| other.iter().all(|(b, j)| a != b || i == j))
+        });
+        if fits {
+            chosen.push(members);
+            if consistent(rest, leaves, arena, chosen) {
+                return true;
+            }
+            chosen.pop();
+        }
+    }
+    false
+}

@@ -1,0 +1,512 @@
+//! Leaf values of an event and the single-value tests EventBridge applies to
+//! them. Both the compiled machine and the reference evaluator use these, so
+//! the semantics of one operator on one value live in exactly one place.
+
+use std::borrow::Cow;
+use std::net::Ipv6Addr;
+
+/// A leaf (non-object, non-array) value of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    String(Cow<'a, str>),
+    Number(Number<'a>),
+    Bool(bool),
+    Null,
+}
+
+/// A JSON number with the two views EventBridge uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Number<'a> {
+    /// The literal as written in the JSON text.
+    pub text: Cow<'a, str>,
+    /// The float64 value, if finite.
+    pub value: Option<f64>,
+    /// True when `text` is exactly what the float64 prints as (so the event's
+    /// number may be compared by value). `0.10000000000000001` is not.
+    pub exact: bool,
+}
+
+impl<'a> Number<'a> {
+    /// Reads a JSON number literal.
+    pub fn parse(text: impl Into<Cow<'a, str>>) -> Number<'a> {
+        let text = text.into();
+        let value = text.parse::<f64>().ok().filter(|v| v.is_finite());
+        let exact = value.is_some_and(|v| is_exact_literal(&text, v));
+        Number { text, value, exact }
+    }
+
+    /// The value to compare for equality, when comparing by value is allowed.
+    pub fn comparable(&self) -> Option<f64> {
+        if self.exact {
+            self.value
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether a decimal literal denotes the same decimal as the shortest
+/// representation of the float64 it parses to.
+fn is_exact_literal(text: &str, value: f64) -> bool {
+    // Fast path: short integers are always exact.
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    decimal_key(text) == decimal_key(&format!("{value:e}"))
+}
+
+/// Normalises a decimal literal to (negative, significant digits, exponent).
+fn decimal_key(text: &str) -> (bool, String, i64) {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = int.chars().chain(frac.chars()).collect();
+    let mut exponent = exp - frac.len() as i64;
+    let lead = digits.len() - digits.trim_start_matches('0').len();
+    digits.drain(..lead);
+    while digits.ends_with('0') {
+        digits.pop();
+        exponent += 1;
+    }
+    if digits.is_empty() {
+        return (false, String::new(), 0);
+    }
+    (neg, digits, exponent)
+}
+
+/// Java's per-character upper/lower forms, which EventBridge's
+/// equals-ignore-case uses instead of Unicode case folding (`ß` matches `SS`
+/// but not `ss`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreCase {
+    /// For each character of the operand, the strings it may match.
+    alternatives: Vec<Vec<String>>,
+    /// Lower-cased operand when it is pure ASCII: then a plain
+    /// ASCII-case-insensitive comparison is exact, and indexable.
+    ascii_lower: Option<String>,
+}
+
+impl IgnoreCase {
+    pub fn new(operand: &str) -> IgnoreCase {
+        let alternatives = operand
+            .chars()
+            .map(|c| {
+                let lower: String = c.to_lowercase().collect();
+                let upper: String = c.to_uppercase().collect();
+                if lower == upper {
+                    vec![lower]
+                } else {
+                    vec![lower, upper]
+                }
+            })
+            .collect();
+        let ascii_lower = operand.is_ascii().then(|| operand.to_ascii_lowercase());
+        IgnoreCase {
+            alternatives,
+            ascii_lower,
+        }
+    }
+
+    /// The lower-cased operand, if it is ASCII.
+    pub fn ascii_key(&self) -> Option<&str> {
+        self.ascii_lower.as_deref()
+    }
+
+    /// Length in characters of the operand.
+    pub fn is_empty(&self) -> bool {
+        self.alternatives.is_empty()
+    }
+
+    pub fn equals(&self, s: &str) -> bool {
+        match &self.ascii_lower {
+            Some(k) => s.len() == k.len() && s.eq_ignore_ascii_case(k),
+            None => self.forward(0, s, true),
+        }
+    }
+
+    pub fn is_prefix_of(&self, s: &str) -> bool {
+        match &self.ascii_lower {
+            Some(k) => {
+                s.len() >= k.len() && s.as_bytes()[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+            }
+            None => self.forward(0, s, false),
+        }
+    }
+
+    pub fn is_suffix_of(&self, s: &str) -> bool {
+        match &self.ascii_lower {
+            Some(k) => {
+                s.len() >= k.len()
+                    && s.as_bytes()[s.len() - k.len()..].eq_ignore_ascii_case(k.as_bytes())
+            }
+            None => self.backward(self.alternatives.len(), s),
+        }
+    }
+
+    fn forward(&self, i: usize, s: &str, whole: bool) -> bool {
+        let Some(alts) = self.alternatives.get(i) else {
+            return !whole || s.is_empty();
+        };
+        alts.iter().any(|a| {
+            s.strip_prefix(a.as_str())
+                .is_some_and(|rest| self.forward(i + 1, rest, whole))
+        })
+    }
+
+    fn backward(&self, i: usize, s: &str) -> bool {
+        if i == 0 {
+            return true;
+        }
+        self.alternatives[i - 1].iter().any(|a| {
+            s.strip_suffix(a.as_str())
+                .is_some_and(|rest| self.backward(i - 1, rest))
+        })
+    }
+}
+
+/// A compiled `wildcard` operand: literal pieces between `*`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wildcard {
+    /// Literal pieces; a `*` stands between each consecutive pair.
+    pieces: Vec<String>,
+}
+
+/// Why a wildcard operand is rejected, in EventBridge's words.
+pub fn parse_wildcard(operand: &str) -> Result<Wildcard, String> {
+    // EventBridge reports positions in bytes of the operand *with* its opening
+    // quote, so the first character is at position 1.
+    let bytes = operand.as_bytes();
+    let mut pieces = vec![Vec::new()];
+    let mut i = 0;
+    while i < bytes.len() {
+        let pos = i + 1;
+        match bytes[i] {
+            b'*' => {
+                if bytes.get(i + 1) == Some(&b'*') {
+                    return Err(format!("Consecutive wildcard characters at pos {pos}"));
+                }
+                pieces.push(Vec::new());
+                i += 1;
+            }
+            b'\\' => match bytes.get(i + 1) {
+                Some(&c @ (b'*' | b'\\')) => {
+                    if let Some(last) = pieces.last_mut() {
+                        last.push(c);
+                    }
+                    i += 2;
+                }
+                _ => return Err(format!("Invalid escape character at pos {pos}")),
+            },
+            c => {
+                if let Some(last) = pieces.last_mut() {
+                    last.push(c);
+                }
+                i += 1;
+            }
+        }
+    }
+    let pieces = pieces
+        .into_iter()
+        .map(|p| String::from_utf8_lossy(&p).into_owned())
+        .collect::<Vec<_>>();
+    // EventBridge caps how many states a wildcard may keep alive at once. Its
+    // exact formula is not public; every `*` adds one live state, and AWS
+    // rejects six (`*:*:*:*:*:event-bus/*`) while accepting two. We reject
+    // more than five, the documented deviation in the crate docs.
+    if pieces.len() - 1 > 5 {
+        return Err("Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character".into());
+    }
+    Ok(Wildcard { pieces })
+}
+
+impl Wildcard {
+    /// The literal text before the first `*` (the whole operand if none).
+    pub fn literal_prefix(&self) -> &str {
+        &self.pieces[0]
+    }
+
+    /// The literal text after the last `*`.
+    pub fn literal_suffix(&self) -> &str {
+        self.pieces.last().map_or("", String::as_str)
+    }
+
+    pub fn has_star(&self) -> bool {
+        self.pieces.len() > 1
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        let first = &self.pieces[0];
+        if self.pieces.len() == 1 {
+            return s == first;
+        }
+        let last = &self.pieces[self.pieces.len() - 1];
+        if s.len() < first.len() + last.len()
+            || !s.starts_with(first.as_str())
+            || !s.ends_with(last.as_str())
+        {
+            return false;
+        }
+        // Middle pieces: leftmost-first search is optimal for `*a*b*` globs.
+        let mut rest = &s[first.len()..s.len() - last.len()];
+        for piece in &self.pieces[1..self.pieces.len() - 1] {
+            match rest.find(piece.as_str()) {
+                Some(i) => rest = &rest[i + piece.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A numeric range; `None` bounds are unbounded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumericRange {
+    pub lower: Option<(f64, bool)>,
+    pub upper: Option<(f64, bool)>,
+}
+
+impl NumericRange {
+    pub fn contains(&self, v: f64) -> bool {
+        let lower_ok = match self.lower {
+            None => true,
+            Some((b, open)) => {
+                if open {
+                    v > b
+                } else {
+                    v >= b
+                }
+            }
+        };
+        let upper_ok = match self.upper {
+            None => true,
+            Some((b, open)) => {
+                if open {
+                    v < b
+                } else {
+                    v <= b
+                }
+            }
+        };
+        lower_ok && upper_ok
+    }
+}
+
+/// An address as EventBridge compares it: upper-case hex of its bytes
+/// (8 digits for IPv4, 32 for IPv6).
+pub type IpHex = String;
+
+fn is_ipv4_shape(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_ipv6_shape(s: &str) -> bool {
+    s.contains(':') && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+}
+
+/// Why an IP text is unusable in a CIDR operand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpError {
+    /// Not shaped like an IPv4 or IPv6 literal.
+    Nonstandard,
+    /// Shaped like one, but not a valid address.
+    Invalid,
+}
+
+/// Parses an IPv4 or IPv6 literal the way EventBridge does (IPv4 octets may
+/// have leading zeros and are read as decimal).
+pub fn parse_ip(s: &str) -> Result<Vec<u8>, IpError> {
+    if is_ipv4_shape(s) {
+        let mut out = Vec::with_capacity(4);
+        for part in s.split('.') {
+            let trimmed = part.trim_start_matches('0');
+            if trimmed.len() > 3 {
+                return Err(IpError::Invalid);
+            }
+            let n: u32 = if trimmed.is_empty() {
+                0
+            } else {
+                trimmed.parse().map_err(|_| IpError::Invalid)?
+            };
+            out.push(u8::try_from(n).map_err(|_| IpError::Invalid)?);
+        }
+        Ok(out)
+    } else if is_ipv6_shape(s) {
+        s.parse::<Ipv6Addr>()
+            .map(|a| a.octets().to_vec())
+            .map_err(|_| IpError::Invalid)
+    } else {
+        Err(IpError::Nonstandard)
+    }
+}
+
+pub fn to_hex(bytes: &[u8]) -> IpHex {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// The hex form of a string value if it is an IP literal.
+pub fn ip_hex(s: &str) -> Option<IpHex> {
+    // Cheap rejection first: most strings are not addresses.
+    let first = *s.as_bytes().first()?;
+    if !(first.is_ascii_hexdigit() || first == b':') || s.len() > 45 {
+        return None;
+    }
+    parse_ip(s).ok().map(|b| to_hex(&b))
+}
+
+/// A CIDR block as an inclusive range of hex addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidrRange {
+    pub low: IpHex,
+    pub high: IpHex,
+}
+
+impl CidrRange {
+    /// Compared as EventBridge's byte machine does: digit strings, in order.
+    /// (So `::/0` also covers IPv4 addresses, as it does in AWS's library.)
+    pub fn contains(&self, hex: &str) -> bool {
+        hex >= self.low.as_str() && hex <= self.high.as_str()
+    }
+}
+
+/// Parses a `cidr` operand, with EventBridge's messages.
+pub fn parse_cidr(operand: &str) -> Result<CidrRange, String> {
+    // Java's String.split drops trailing empty pieces; EventBridge inherits that.
+    let mut parts: Vec<&str> = operand.split('/').collect();
+    while parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    if parts.len() != 2 {
+        return Err("Malformed CIDR, one '/' required".into());
+    }
+    let mask_text = parts[1].strip_prefix('+').unwrap_or(parts[1]);
+    let mask: i64 = if !mask_text.is_empty()
+        && mask_text
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        mask_text
+            .parse()
+            .map_err(|_| "Malformed CIDR, mask bits must be an integer".to_string())?
+    } else {
+        return Err("Malformed CIDR, mask bits must be an integer".into());
+    };
+    if mask < 0 {
+        return Err("Malformed CIDR, mask bits must not be negative".into());
+    }
+    let ip = parse_ip(parts[0]).map_err(|e| match e {
+        IpError::Nonstandard => format!("Nonstandard IP address: {}", parts[0]),
+        IpError::Invalid => format!("Invalid IP address: {}", parts[0]),
+    })?;
+    let bits = ip.len() as i64 * 8;
+    if ip.len() == 4 && mask > 31 {
+        return Err("IPv4 mask bits must be < 32".into());
+    }
+    if ip.len() == 16 && mask > 127 {
+        return Err("IPv6 mask bits must be < 128".into());
+    }
+    let mut low = ip.clone();
+    let mut high = ip;
+    for (i, (lo, hi)) in low.iter_mut().zip(high.iter_mut()).enumerate() {
+        let byte_start = i as i64 * 8;
+        let keep = (mask - byte_start).clamp(0, 8) as u32;
+        let host_mask: u8 = if keep >= 8 { 0 } else { 0xFFu8 >> keep };
+        *lo &= !host_mask;
+        *hi |= host_mask;
+        debug_assert!(byte_start < bits);
+    }
+    Ok(CidrRange {
+        low: to_hex(&low),
+        high: to_hex(&high),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_exactness_follows_shortest_float_repr() {
+        assert!(Number::parse("300").exact);
+        assert!(Number::parse("3.0e2").exact);
+        assert!(Number::parse("300.0").exact);
+        assert!(Number::parse("0.1").exact);
+        assert!(Number::parse("-0").exact);
+        assert!(!Number::parse("0.10000000000000001").exact);
+        assert!(!Number::parse("12345678901234567890").exact);
+        assert!(Number::parse("1E300").exact);
+        assert_eq!(Number::parse("1e400").value, None);
+    }
+
+    #[test]
+    fn ignore_case_is_per_character_not_folding() {
+        let sharp = IgnoreCase::new("ß");
+        assert!(sharp.equals("SS"));
+        assert!(sharp.equals("ß"));
+        assert!(!sharp.equals("ss"));
+        assert!(!IgnoreCase::new("ΣΑΣ").equals("σας"));
+        assert!(IgnoreCase::new("ÄB").is_prefix_of("äbc"));
+        assert!(IgnoreCase::new(".png").is_suffix_of("image.PNG"));
+    }
+
+    #[test]
+    fn wildcard_positions_count_the_opening_quote() {
+        assert_eq!(
+            parse_wildcard("arn:aws:events:us-east-1:**:event-bus/*"),
+            Err("Consecutive wildcard characters at pos 26".into())
+        );
+        assert_eq!(
+            parse_wildcard("a\\b"),
+            Err("Invalid escape character at pos 2".into())
+        );
+        assert!(parse_wildcard("ab\\").is_err());
+        let w = parse_wildcard("a\\*b").unwrap();
+        assert!(w.matches("a*b") && !w.matches("axb"));
+        let w = parse_wildcard("/Users/*/doc.txt").unwrap();
+        assert!(w.matches("/Users/x/dir/doc.txt") && !w.matches("/Users/x/notdoc.txtx"));
+        assert!(parse_wildcard("*").unwrap().matches(""));
+        assert!(!parse_wildcard("").unwrap().matches("x"));
+    }
+
+    #[test]
+    fn cidr_masks_host_bits_and_reports_like_aws() {
+        let r = parse_cidr("10.0.0.77/24").unwrap();
+        assert!(r.contains(&ip_hex("10.0.0.5").unwrap()));
+        assert!(!r.contains(&ip_hex("10.0.1.5").unwrap()));
+        assert_eq!(
+            parse_cidr("bad-filter").unwrap_err(),
+            "Malformed CIDR, one '/' required"
+        );
+        assert_eq!(
+            parse_cidr("xx.11.xx/8").unwrap_err(),
+            "Nonstandard IP address: xx.11.xx"
+        );
+        assert_eq!(
+            parse_cidr("10.0.0.1/32").unwrap_err(),
+            "IPv4 mask bits must be < 32"
+        );
+        assert_eq!(ip_hex("010.000.000.005"), ip_hex("10.0.0.5"));
+        assert_eq!(
+            ip_hex("2001:db8::1"),
+            ip_hex("2001:0DB8:0000:0000:0000:0000:0000:0001")
+        );
+        assert_eq!(ip_hex("10.0.0.256"), None);
+    }
+}
