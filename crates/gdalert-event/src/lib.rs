@@ -1,1 +1,181 @@
-pub fn x() {}
+//! GuardDuty events as EventBridge delivers them.
+//!
+//! Real events drift from the documentation: Runtime Protection events carry
+//! `accountId` where the docs say `resourceAccountId`, statuses come as
+//! `Healthy` or `HEALTHY`, timestamps as ISO strings or epoch numbers in
+//! seconds, milliseconds or microseconds (sometimes in E-notation), and
+//! fields come and go. So every typed field here is optional or defaulted,
+//! unknown fields are ignored, and the raw JSON is kept beside the typed view
+//! ([`GuardDutyEvent::raw`]) for patterns and templates that need any field.
+//!
+//! Only what an alert cannot do without is required: the envelope's
+//! `detail-type`, and a finding's `id` and `type`. A missing or mistyped
+//! required field gives an [`EventError`] naming the field and the reason.
+
+mod coverage;
+mod finding;
+mod timestamp;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use coverage::{CoverageChange, CoverageIssue, CoverageResource, ProtectionStatus};
+pub use finding::{
+    ContainerDetails, EcsClusterDetails, EcsTaskDetails, EksClusterDetails, Finding, InstanceDetails, KubernetesDetails,
+    LineageEntry, Process, Resource, RuntimeDetails, Service,
+};
+pub use timestamp::Timestamp;
+
+/// `detail-type` of a GuardDuty finding event.
+pub const FINDING: &str = "GuardDuty Finding";
+/// `detail-type` when Runtime Monitoring coverage of a resource breaks.
+pub const RUNTIME_UNHEALTHY: &str = "GuardDuty Runtime Protection Unhealthy";
+/// `detail-type` when Runtime Monitoring coverage of a resource comes back.
+pub const RUNTIME_HEALTHY: &str = "GuardDuty Runtime Protection Healthy";
+
+/// Why an event could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("event field `{field}` is invalid: {reason}")]
+    Field { field: String, reason: String },
+}
+
+/// An EventBridge event from GuardDuty, typed where we know the shape.
+#[derive(Debug, Clone)]
+pub struct GuardDutyEvent {
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub source: String,
+    pub detail_type: String,
+    pub time: Option<Timestamp>,
+    pub resources: Vec<String>,
+    pub detail: Detail,
+    /// The event exactly as received.
+    pub raw: Value,
+}
+
+/// The typed `detail`, by `detail-type`.
+#[derive(Debug, Clone)]
+pub enum Detail {
+    Finding(Box<Finding>),
+    Coverage(CoverageChange),
+    /// Any other detail-type: kept raw, never an error.
+    Other,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    source: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(default)]
+    resources: Vec<String>,
+}
+
+fn typed<'de, T: Deserialize<'de>>(value: &'de Value, prefix: &str) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match (prefix.is_empty(), path.as_str()) {
+            (true, p) => p.to_string(),
+            (false, ".") => prefix.to_string(),
+            (false, p) => format!("{prefix}.{p}"),
+        };
+        EventError::Field { field, reason: e.into_inner().to_string() }
+    })
+}
+
+impl GuardDutyEvent {
+    /// Reads an EventBridge event from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, EventError> {
+        let raw: Value = serde_json::from_str(text).map_err(EventError::Json)?;
+        Self::from_value(raw)
+    }
+
+    /// Reads an EventBridge event from parsed JSON.
+    pub fn from_value(raw: Value) -> Result<Self, EventError> {
+        if !raw.is_object() {
+            return Err(EventError::Field { field: ".".into(), reason: "an event must be a JSON object".into() });
+        }
+        let envelope: Envelope = typed(&raw, "")?;
+        let detail_value = raw.get("detail").unwrap_or(&Value::Null);
+        let detail = match envelope.detail_type.as_str() {
+            FINDING => {
+                if !detail_value.is_object() {
+                    return Err(EventError::Field {
+                        field: "detail".into(),
+                        reason: "a GuardDuty Finding event needs the finding object in `detail`".into(),
+                    });
+                }
+                Detail::Finding(Box::new(typed(detail_value, "detail")?))
+            }
+            RUNTIME_HEALTHY | RUNTIME_UNHEALTHY => Detail::Coverage(typed(detail_value, "detail")?),
+            _ => Detail::Other,
+        };
+        Ok(GuardDutyEvent {
+            id: envelope.id,
+            account: envelope.account,
+            region: envelope.region,
+            source: envelope.source,
+            detail_type: envelope.detail_type,
+            time: envelope.time,
+            resources: envelope.resources,
+            detail,
+            raw,
+        })
+    }
+
+    /// Wraps a bare finding (what GuardDuty's API returns) in the envelope
+    /// EventBridge would deliver it in.
+    pub fn wrap_finding(finding: Value) -> Value {
+        let get = |k: &str| finding.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let time = finding.get("updatedAt").cloned().unwrap_or(Value::Null);
+        serde_json::json!({
+            "version": "0",
+            "id": format!("wrapped-{}", get("id")),
+            "detail-type": FINDING,
+            "source": "aws.guardduty",
+            "account": get("accountId"),
+            "time": time,
+            "region": get("region"),
+            "resources": [],
+            "detail": finding,
+        })
+    }
+
+    pub fn finding(&self) -> Option<&Finding> {
+        match &self.detail {
+            Detail::Finding(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn coverage(&self) -> Option<&CoverageChange> {
+        match &self.detail {
+            Detail::Coverage(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Accepts a string, or any other JSON scalar rendered as a string.
+pub(crate) fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => return Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+    })
+}
