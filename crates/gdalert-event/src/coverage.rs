@@ -47,8 +47,14 @@ pub struct CoverageIssue {
 impl CoverageIssue {
     pub fn parse(text: &str) -> CoverageIssue {
         match text.split_once(" : ").or_else(|| text.split_once(':')) {
-            Some((kind, detail)) => CoverageIssue { kind: kind.trim().into(), detail: detail.trim().into() },
-            None => CoverageIssue { kind: text.trim().into(), detail: String::new() },
+            Some((kind, detail)) => CoverageIssue {
+                kind: kind.trim().into(),
+                detail: detail.trim().into(),
+            },
+            None => CoverageIssue {
+                kind: text.trim().into(),
+                detail: String::new(),
+            },
         }
     }
 }
@@ -56,10 +62,19 @@ impl CoverageIssue {
 /// What lost or regained coverage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoverageResource {
-    EcsCluster { name: String },
-    EksCluster { name: String },
-    Ec2Instance { instance_id: String, cluster_arn: Option<String> },
-    Unknown { resource_type: Option<String> },
+    EcsCluster {
+        name: String,
+    },
+    EksCluster {
+        name: String,
+    },
+    Ec2Instance {
+        instance_id: String,
+        cluster_arn: Option<String>,
+    },
+    Unknown {
+        resource_type: Option<String>,
+    },
 }
 
 impl CoverageResource {
@@ -79,7 +94,11 @@ impl CoverageResource {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire {
-    #[serde(default, alias = "resourceAccountId", deserialize_with = "lenient_string")]
+    #[serde(
+        default,
+        alias = "resourceAccountId",
+        deserialize_with = "lenient_string"
+    )]
     account_id: Option<String>,
     #[serde(default)]
     resource_details: Value,
@@ -110,9 +129,13 @@ impl<'de> Deserialize<'de> for CoverageChange {
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let resource_type = text(r, "resourceType");
         let resource = if let Some(ecs) = r.get("ecsClusterDetails") {
-            CoverageResource::EcsCluster { name: text(ecs, "clusterName").unwrap_or_default() }
+            CoverageResource::EcsCluster {
+                name: text(ecs, "clusterName").unwrap_or_default(),
+            }
         } else if let Some(eks) = r.get("eksClusterDetails") {
-            CoverageResource::EksCluster { name: text(eks, "clusterName").unwrap_or_default() }
+            CoverageResource::EksCluster {
+                name: text(eks, "clusterName").unwrap_or_default(),
+            }
         } else if let Some(ec2) = r.get("ec2InstanceDetails") {
             CoverageResource::Ec2Instance {
                 instance_id: text(ec2, "instanceId").unwrap_or_default(),
@@ -121,14 +144,22 @@ impl<'de> Deserialize<'de> for CoverageChange {
         } else {
             CoverageResource::Unknown { resource_type }
         };
-        let mut issues: Vec<CoverageIssue> =
-            w.issue.iter().filter(|s| !s.trim().is_empty()).map(|s| CoverageIssue::parse(s)).collect();
+        let mut issues: Vec<CoverageIssue> = w
+            .issue
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| CoverageIssue::parse(s))
+            .collect();
         let fargate_issues = r
             .get("ecsClusterDetails")
             .and_then(|e| e.get("fargateDetails"))
             .and_then(|f| f.get("issues"))
             .and_then(Value::as_array);
-        for issue in fargate_issues.into_iter().flatten().filter_map(Value::as_str) {
+        for issue in fargate_issues
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             issues.push(CoverageIssue::parse(issue));
         }
         Ok(CoverageChange {

@@ -12,10 +12,16 @@ fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => Some(
-            s.trim().parse::<f64>().map_err(|_| serde::de::Error::custom(format!("`{s}` is not a number")))?,
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a number")))?,
         ),
         None | Some(Value::Null) => None,
-        Some(other) => return Err(serde::de::Error::custom(format!("expected a number, found {other}"))),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a number, found {other}"
+            )))
+        }
     })
 }
 
@@ -75,7 +81,9 @@ impl Finding {
     /// (`service.additionalInfo.sample`, directly or inside the JSON text of
     /// `additionalInfo.value` as the API returns it).
     pub fn is_sample(&self) -> bool {
-        let Some(info) = &self.service.additional_info else { return false };
+        let Some(info) = &self.service.additional_info else {
+            return false;
+        };
         let truthy = |v: &Value| v.as_bool() == Some(true) || v.as_str() == Some("true");
         if info.get("sample").is_some_and(truthy) {
             return true;

@@ -21,8 +21,8 @@ use serde_json::Value;
 
 pub use coverage::{CoverageChange, CoverageIssue, CoverageResource, ProtectionStatus};
 pub use finding::{
-    ContainerDetails, EcsClusterDetails, EcsTaskDetails, EksClusterDetails, Finding, InstanceDetails, KubernetesDetails,
-    LineageEntry, Process, Resource, RuntimeDetails, Service,
+    ContainerDetails, EcsClusterDetails, EcsTaskDetails, EksClusterDetails, Finding,
+    InstanceDetails, KubernetesDetails, LineageEntry, Process, Resource, RuntimeDetails, Service,
 };
 pub use timestamp::Timestamp;
 
@@ -92,7 +92,10 @@ fn typed<'de, T: Deserialize<'de>>(value: &'de Value, prefix: &str) -> Result<T,
             (false, ".") => prefix.to_string(),
             (false, p) => format!("{prefix}.{p}"),
         };
-        EventError::Field { field, reason: e.into_inner().to_string() }
+        EventError::Field {
+            field,
+            reason: e.into_inner().to_string(),
+        }
     })
 }
 
@@ -106,7 +109,10 @@ impl GuardDutyEvent {
     /// Reads an EventBridge event from parsed JSON.
     pub fn from_value(raw: Value) -> Result<Self, EventError> {
         if !raw.is_object() {
-            return Err(EventError::Field { field: ".".into(), reason: "an event must be a JSON object".into() });
+            return Err(EventError::Field {
+                field: ".".into(),
+                reason: "an event must be a JSON object".into(),
+            });
         }
         let envelope: Envelope = typed(&raw, "")?;
         let detail_value = raw.get("detail").unwrap_or(&Value::Null);
@@ -115,7 +121,8 @@ impl GuardDutyEvent {
                 if !detail_value.is_object() {
                     return Err(EventError::Field {
                         field: "detail".into(),
-                        reason: "a GuardDuty Finding event needs the finding object in `detail`".into(),
+                        reason: "a GuardDuty Finding event needs the finding object in `detail`"
+                            .into(),
                     });
                 }
                 Detail::Finding(Box::new(typed(detail_value, "detail")?))
@@ -139,7 +146,13 @@ impl GuardDutyEvent {
     /// Wraps a bare finding (what GuardDuty's API returns) in the envelope
     /// EventBridge would deliver it in.
     pub fn wrap_finding(finding: Value) -> Value {
-        let get = |k: &str| finding.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let get = |k: &str| {
+            finding
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let time = finding.get("updatedAt").cloned().unwrap_or(Value::Null);
         serde_json::json!({
             "version": "0",
@@ -170,12 +183,18 @@ impl GuardDutyEvent {
 }
 
 /// Accepts a string, or any other JSON scalar rendered as a string.
-pub(crate) fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn lenient_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(Value::Bool(b)) => Some(b.to_string()),
         Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => return Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a string, found {other}"
+            )))
+        }
     })
 }

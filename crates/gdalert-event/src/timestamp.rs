@@ -31,7 +31,9 @@ impl Timestamp {
         // A float64 near 1.7e9 seconds resolves about 0.2 µs: round to 1 µs
         // so `1717401173897` ms does not print as `...896999936`.
         let micros = ((nanos - secs * 1e9) / 1e3).round().clamp(0.0, 999_999.0);
-        Utc.timestamp_opt(secs as i64, micros as u32 * 1000).single().map(Timestamp)
+        Utc.timestamp_opt(secs as i64, micros as u32 * 1000)
+            .single()
+            .map(Timestamp)
     }
 
     /// Integer epoch values, without float rounding.
@@ -45,7 +47,9 @@ impl Timestamp {
         } else {
             (value / 1_000_000_000, value % 1_000_000_000)
         };
-        Utc.timestamp_opt(i64::try_from(secs).ok()?, nanos as u32).single().map(Timestamp)
+        Utc.timestamp_opt(i64::try_from(secs).ok()?, nanos as u32)
+            .single()
+            .map(Timestamp)
     }
 
     /// Reads RFC 3339 text (`2024-05-31T09:29:28Z`, `...28.123Z`, offsets).
@@ -70,7 +74,11 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        write!(
+            f,
+            "{}",
+            self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        )
     }
 }
 
@@ -83,13 +91,16 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an ISO 8601 timestamp or epoch seconds, milliseconds or microseconds")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse(v).ok_or_else(|| E::custom(format!("`{v}` is not an ISO 8601 timestamp")))
+                Timestamp::parse(v)
+                    .ok_or_else(|| E::custom(format!("`{v}` is not an ISO 8601 timestamp")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                Timestamp::from_epoch(v).ok_or_else(|| E::custom(format!("{v} is not an epoch time")))
+                Timestamp::from_epoch(v)
+                    .ok_or_else(|| E::custom(format!("{v} is not an epoch time")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                Timestamp::from_epoch_int(v).ok_or_else(|| E::custom(format!("{v} is not an epoch time")))
+                Timestamp::from_epoch_int(v)
+                    .ok_or_else(|| E::custom(format!("{v} is not an epoch time")))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
                 let v = u64::try_from(v).map_err(|_| E::custom(format!("{v} is before 1970")))?;
@@ -117,7 +128,9 @@ mod tests {
     #[test]
     fn iso_text_and_e_notation() {
         assert_eq!(
-            Timestamp::parse("2024-05-31T09:29:28.500Z").unwrap().to_string(),
+            Timestamp::parse("2024-05-31T09:29:28.500Z")
+                .unwrap()
+                .to_string(),
             "2024-05-31T09:29:28.500Z"
         );
         let t: Timestamp = serde_json::from_str("1.716854656938E9").unwrap();

@@ -14,7 +14,11 @@ fn samples_dir() -> PathBuf {
 fn load(name: &str) -> GuardDutyEvent {
     let text = std::fs::read_to_string(samples_dir().join(name)).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let value = if name.starts_with("finding-only-") { GuardDutyEvent::wrap_finding(value) } else { value };
+    let value = if name.starts_with("finding-only-") {
+        GuardDutyEvent::wrap_finding(value)
+    } else {
+        value
+    };
     GuardDutyEvent::from_value(value).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -33,7 +37,11 @@ fn every_sample_event_and_finding_parses() {
             parsed += 1;
         }
     }
-    assert!(parsed >= 12, "only {parsed} samples found in {}", samples_dir().display());
+    assert!(
+        parsed >= 12,
+        "only {parsed} samples found in {}",
+        samples_dir().display()
+    );
 }
 
 #[test]
@@ -43,37 +51,70 @@ fn real_unhealthy_fargate_event_has_account_issue_and_millis() {
     assert_eq!(c.account_id.as_deref(), Some("CHILD-EXAMPLE"));
     assert_eq!(c.current_status, ProtectionStatus::Unhealthy);
     assert_eq!(c.previous_status, Some(ProtectionStatus::Healthy));
-    assert!(matches!(&c.resource, CoverageResource::EcsCluster { name } if name.starts_with("buildkite-deploy-dev")));
+    assert!(
+        matches!(&c.resource, CoverageResource::EcsCluster { name } if name.starts_with("buildkite-deploy-dev"))
+    );
     assert_eq!(c.issues.len(), 1);
     assert_eq!(c.issues[0].kind, "Others");
-    assert_eq!(c.last_updated_at.unwrap().to_string(), "2024-06-03T07:52:53.897Z");
+    assert_eq!(
+        c.last_updated_at.unwrap().to_string(),
+        "2024-06-03T07:52:53.897Z"
+    );
 }
 
 #[test]
 fn real_eks_event_uses_microseconds() {
     let event = load("eb-runtime-protection-unhealthy-eks.real.json");
     let c = event.coverage().unwrap();
-    assert_eq!(c.resource, CoverageResource::EksCluster { name: "eks-demo".into() });
-    assert_eq!(c.last_updated_at.unwrap().to_string(), "2024-05-31T09:22:38.760Z");
+    assert_eq!(
+        c.resource,
+        CoverageResource::EksCluster {
+            name: "eks-demo".into()
+        }
+    );
+    assert_eq!(
+        c.last_updated_at.unwrap().to_string(),
+        "2024-05-31T09:22:38.760Z"
+    );
 }
 
 #[test]
 fn e_notation_timestamps_and_runtime_detection() {
     let eks = load("eb-finding-eks-auditlog-discovery-kubernetes-maliciousipcaller.real.json");
     let f = eks.finding().unwrap();
-    assert!(!f.is_runtime(), "an EKS audit-log finding is not a runtime finding");
+    assert!(
+        !f.is_runtime(),
+        "an EKS audit-log finding is not a runtime finding"
+    );
     // The E-notation value is `resource.eksClusterDetails.createdAt`; it must parse too.
-    assert_eq!(f.created_at.unwrap().to_string(), "2024-05-28T17:51:52.721Z");
-    let t: gdalert_event::Timestamp =
-        serde_json::from_value(eks.raw["detail"]["resource"]["eksClusterDetails"]["createdAt"].clone()).unwrap();
+    assert_eq!(
+        f.created_at.unwrap().to_string(),
+        "2024-05-28T17:51:52.721Z"
+    );
+    let t: gdalert_event::Timestamp = serde_json::from_value(
+        eks.raw["detail"]["resource"]["eksClusterDetails"]["createdAt"].clone(),
+    )
+    .unwrap();
     assert_eq!(t.to_string(), "2024-05-28T00:04:16.938Z");
     let rt = load("finding-only-runtime-privesc-dockersocketaccessed-container.synthetic.json");
     let f = rt.finding().unwrap();
     assert!(f.is_runtime());
     assert_eq!(f.service.count, Some(9));
-    let p = f.service.runtime_details.as_ref().unwrap().process.as_ref().unwrap();
+    let p = f
+        .service
+        .runtime_details
+        .as_ref()
+        .unwrap()
+        .process
+        .as_ref()
+        .unwrap();
     assert_eq!(p.name.as_deref(), Some("sshd"));
-    assert!(load("finding-only-runtime-execution-newbinaryexecuted-ec2instance.synthetic.json").finding().unwrap().is_sample());
+    assert!(
+        load("finding-only-runtime-execution-newbinaryexecuted-ec2instance.synthetic.json")
+            .finding()
+            .unwrap()
+            .is_sample()
+    );
 }
 
 #[test]
@@ -106,6 +147,12 @@ fn malformed_events_name_the_field() {
         }
         other => panic!("expected a field error, got {other:?}"),
     }
-    assert!(matches!(GuardDutyEvent::from_json("{nope"), Err(EventError::Json(_))));
-    assert!(GuardDutyEvent::from_json(r#"{"source":"x"}"#).is_err(), "detail-type is required");
+    assert!(matches!(
+        GuardDutyEvent::from_json("{nope"),
+        Err(EventError::Json(_))
+    ));
+    assert!(
+        GuardDutyEvent::from_json(r#"{"source":"x"}"#).is_err(),
+        "detail-type is required"
+    );
 }

@@ -1,0 +1,34 @@
+//! The shipped pattern files and sample events, compiled into the binary so
+//! `gdalert patterns match` runs on a fresh machine with nothing else.
+
+macro_rules! files {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../", $dir, "/", $name)))),*]
+    };
+}
+
+/// `patterns/*.json`, as (file name, text).
+pub const PATTERNS: &[(&str, &str)] = files!("patterns":
+    "runtime-command-and-control.json",
+    "runtime-container-escape.json",
+    "runtime-crypto-mining.json",
+    "runtime-findings-high-critical.json",
+    "runtime-findings.json",
+    "runtime-protection-healthy.json",
+    "runtime-protection-unhealthy.json",
+);
+
+/// `tests/fixtures/events/*.json`, as (file name, text).
+pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
+    "runtime-fargate-c2-high.json",
+    "runtime-eks-reverse-shell-high.json",
+    "runtime-ec2-cryptominer-high.json",
+    "runtime-fargate-docker-socket-medium.json",
+    "runtime-eks-new-binary-low-sample.json",
+    "runtime-protection-unhealthy-ecs-fargate.real.json",
+    "runtime-protection-healthy-ecs-fargate.real.json",
+    "runtime-protection-unhealthy-eks.real.json",
+    "runtime-protection-healthy-ec2.real.json",
+    "eks-auditlog-malicious-ip-caller.real.json",
+    "ec2-recon-portprobe.json",
+);

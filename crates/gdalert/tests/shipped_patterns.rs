@@ -1,0 +1,139 @@
+//! Fixture tests for the shipped pattern files: what each must and must not match.
+
+use std::path::{Path, PathBuf};
+
+use gdalert_pattern::{compile, PatternSetBuilder};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> PathBuf {
+    std::env::var("GDALERT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("../shared"))
+}
+
+/// The matching pattern names for an event text.
+fn matching(event: &str) -> Vec<String> {
+    let mut builder = PatternSetBuilder::new();
+    let mut entries: Vec<_> = std::fs::read_dir(root().join("patterns"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        builder.add(
+            name,
+            compile(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        );
+    }
+    let set = builder.build();
+    set.matches_json(event)
+        .unwrap()
+        .into_iter()
+        .map(|id| set.name(id).to_string())
+        .collect()
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/events").join(name)).unwrap()
+}
+
+fn shared_finding(name: &str) -> String {
+    let text = std::fs::read_to_string(shared().join("samples/guardduty").join(name)).unwrap();
+    let finding: serde_json::Value = serde_json::from_str(&text).unwrap();
+    gdalert_event::GuardDutyEvent::wrap_finding(finding).to_string()
+}
+
+#[test]
+fn fargate_c2_finding_hits_runtime_high_and_c2_only() {
+    assert_eq!(
+        matching(&fixture("runtime-fargate-c2-high.json")),
+        [
+            "runtime-command-and-control",
+            "runtime-findings-high-critical",
+            "runtime-findings"
+        ]
+    );
+}
+
+#[test]
+fn medium_docker_socket_finding_is_not_high() {
+    assert_eq!(
+        matching(&fixture("runtime-fargate-docker-socket-medium.json")),
+        ["runtime-container-escape", "runtime-findings"]
+    );
+}
+
+#[test]
+fn ec2_and_eks_runtime_findings_route_by_type() {
+    assert!(matching(&fixture("runtime-ec2-cryptominer-high.json"))
+        .contains(&"runtime-crypto-mining".to_string()));
+    assert!(matching(&fixture("runtime-eks-reverse-shell-high.json"))
+        .contains(&"runtime-container-escape".to_string()));
+    assert_eq!(
+        matching(&fixture("runtime-eks-new-binary-low-sample.json")),
+        ["runtime-findings"]
+    );
+}
+
+#[test]
+fn eks_audit_log_finding_is_not_a_runtime_finding() {
+    // It carries EKSCluster like runtime findings on EKS do, but is not one.
+    assert!(matching(&fixture("eks-auditlog-malicious-ip-caller.real.json")).is_empty());
+}
+
+#[test]
+fn non_runtime_findings_match_nothing() {
+    assert!(matching(&fixture("ec2-recon-portprobe.json")).is_empty());
+    for name in [
+        "finding-only-ec2-trojan-blackholetraffic-dns.aws-sample.json",
+        "finding-only-s3-impact-maliciousipcaller.aws-sample.json",
+        "finding-only-iam-privesc-administrativepermissions.retired-type.json",
+        "finding-only-attacksequence-iam-compromisedcredentials.panther-normalized.json",
+    ] {
+        assert!(matching(&shared_finding(name)).is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn shared_synthetic_runtime_findings_match_runtime_patterns() {
+    let docker = matching(&shared_finding(
+        "finding-only-runtime-privesc-dockersocketaccessed-container.synthetic.json",
+    ));
+    assert_eq!(docker, ["runtime-container-escape", "runtime-findings"]);
+    let new_binary = matching(&shared_finding(
+        "finding-only-runtime-execution-newbinaryexecuted-ec2instance.synthetic.json",
+    ));
+    assert!(
+        new_binary.contains(&"runtime-findings".to_string()),
+        "{new_binary:?}"
+    );
+}
+
+#[test]
+fn coverage_events_route_to_their_own_patterns() {
+    for (file, want) in [
+        (
+            "runtime-protection-unhealthy-ecs-fargate.real.json",
+            "runtime-protection-unhealthy",
+        ),
+        (
+            "runtime-protection-unhealthy-eks.real.json",
+            "runtime-protection-unhealthy",
+        ),
+        (
+            "runtime-protection-healthy-ecs-fargate.real.json",
+            "runtime-protection-healthy",
+        ),
+        (
+            "runtime-protection-healthy-ec2.real.json",
+            "runtime-protection-healthy",
+        ),
+    ] {
+        assert_eq!(matching(&fixture(file)), [want], "{file}");
+    }
+}
