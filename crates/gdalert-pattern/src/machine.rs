@@ -259,10 +259,36 @@ struct PathNode {
 #[derive(Debug)]
 struct BranchInfo {
     pattern: u32,
-    /// Field id of each slot.
-    fields: Vec<u32>,
-    /// Whether each slot is satisfied by the field being absent.
-    absent_ok: Vec<bool>,
+    slots: Vec<Slot>,
+    /// The slot whose operands are in the index; the others are verified
+    /// only for branches the key slot selected.
+    key: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    field: u32,
+    matchers: Vec<Matcher>,
+    /// Satisfied by the field being absent (`exists: false`).
+    absent_ok: bool,
+}
+
+/// How many candidate branches an operand class tends to select: exact values
+/// select by hash, affixes by trie walk; scanned operands select everything.
+fn scanned(m: &Matcher) -> bool {
+    match m {
+        Matcher::Numeric(_) | Matcher::Cidr(_) | Matcher::AnythingBut(_) | Matcher::Exists(_) => {
+            true
+        }
+        Matcher::PrefixIgnoreCase(p)
+        | Matcher::SuffixIgnoreCase(p)
+        | Matcher::EqualsIgnoreCase(p) => p.ascii_key().is_none(),
+        Matcher::Wildcard(w) => {
+            w.has_star() && w.literal_prefix().is_empty() && w.literal_suffix().is_empty()
+        }
+        Matcher::Prefix(p) | Matcher::Suffix(p) => p.is_empty(),
+        _ => false,
+    }
 }
 
 /// Collects named patterns, then builds a [`PatternSet`].
@@ -292,32 +318,78 @@ impl PatternSetBuilder {
             branches: Vec::new(),
             absent_only: Vec::new(),
         };
-        for (pattern, rule) in self.rules.iter().enumerate() {
+        // Pass 1: how many branches share each (field, operand), so each
+        // branch can be keyed on its most selective field. Keying on a field
+        // every pattern shares (`source: aws.guardduty`) would make every
+        // event a candidate for every branch.
+        let mut shared: FxHashMap<(u32, String), usize> = FxHashMap::default();
+        for rule in &self.rules {
             for branch in &rule.branches {
-                let id = set.branches.len() as u32;
-                let mut info = BranchInfo {
-                    pattern: pattern as u32,
-                    fields: Vec::new(),
-                    absent_ok: Vec::new(),
-                };
-                for (slot, field) in branch.fields.iter().enumerate() {
+                for field in &branch.fields {
                     let fid = set.field_for(&field.path);
-                    info.fields.push(fid);
-                    info.absent_ok.push(field.allows_absent());
                     for m in &field.matchers {
-                        set.fields[fid as usize].add(
-                            m,
-                            Hit {
-                                branch: id,
-                                slot: slot as u32,
-                            },
-                        );
+                        let key = if scanned(m) {
+                            String::from("*")
+                        } else {
+                            format!("{m:?}")
+                        };
+                        *shared.entry((fid, key)).or_default() += 1;
                     }
                 }
-                if info.absent_ok.iter().all(|&a| a) {
-                    set.absent_only.push(id);
+            }
+        }
+        // Pass 2: index each branch under its key slot.
+        for (pattern, rule) in self.rules.into_iter().enumerate() {
+            for branch in rule.branches {
+                let id = set.branches.len() as u32;
+                let mut slots = Vec::with_capacity(branch.fields.len());
+                let mut best: Option<(usize, u32)> = None;
+                for (slot, field) in branch.fields.into_iter().enumerate() {
+                    let fid = set.field_for(&field.path);
+                    let absent_ok = field.allows_absent();
+                    if !absent_ok {
+                        let cost: usize = field
+                            .matchers
+                            .iter()
+                            .map(|m| {
+                                let key = if scanned(m) {
+                                    String::from("*")
+                                } else {
+                                    format!("{m:?}")
+                                };
+                                let n = shared.get(&(fid, key)).copied().unwrap_or(1);
+                                if scanned(m) {
+                                    1_000_000 + n
+                                } else {
+                                    n
+                                }
+                            })
+                            .sum();
+                        if best.is_none_or(|(c, _)| cost < c) {
+                            best = Some((cost, slot as u32));
+                        }
+                    }
+                    slots.push(Slot {
+                        field: fid,
+                        matchers: field.matchers,
+                        absent_ok,
+                    });
                 }
-                set.branches.push(info);
+                let key = best.map(|(_, slot)| slot);
+                match key {
+                    Some(slot) => {
+                        let s = &slots[slot as usize];
+                        for m in &s.matchers {
+                            set.fields[s.field as usize].add(m, Hit { branch: id, slot });
+                        }
+                    }
+                    None => set.absent_only.push(id),
+                }
+                set.branches.push(BranchInfo {
+                    pattern: pattern as u32,
+                    slots,
+                    key,
+                });
             }
         }
         set
@@ -513,23 +585,28 @@ impl PatternSet {
     fn branch_matches(
         &self,
         branch: u32,
-        hits: &[(Hit, u32)],
+        key_hits: &[(Hit, u32)],
         leaves: &[Leaf<'_>],
         arena: &[(u32, u32)],
     ) -> bool {
         let info = &self.branches[branch as usize];
-        // Candidate leaves per slot; hits are sorted by slot.
-        let mut per_slot: Vec<&[(Hit, u32)]> = Vec::with_capacity(info.fields.len());
-        let mut k = 0;
-        for slot in 0..info.fields.len() as u32 {
-            let start = k;
-            while k < hits.len() && hits[k].0.slot == slot {
-                k += 1;
-            }
-            let candidates = &hits[start..k];
+        let mut per_slot: Vec<Vec<u32>> = Vec::with_capacity(info.slots.len());
+        for (i, slot) in info.slots.iter().enumerate() {
+            let candidates: Vec<u32> = if info.key == Some(i as u32) {
+                key_hits.iter().map(|&(_, leaf)| leaf).collect()
+            } else {
+                (0..leaves.len() as u32)
+                    .filter(|&l| {
+                        let leaf = &leaves[l as usize];
+                        leaf.field == slot.field
+                            && slot.matchers.iter().any(|m| {
+                                !matches!(m, Matcher::Exists(false)) && m.accepts(&leaf.value)
+                            })
+                    })
+                    .collect()
+            };
             if candidates.is_empty() {
-                let field = info.fields[slot as usize];
-                if !info.absent_ok[slot as usize] || leaves.iter().any(|l| l.field == field) {
+                if !slot.absent_ok || leaves.iter().any(|l| l.field == slot.field) {
                     return false;
                 }
             } else {
@@ -544,7 +621,7 @@ impl PatternSet {
 /// Whether one candidate per slot can be chosen so that no two chosen leaves
 /// come from different elements of the same array.
 fn consistent<'a>(
-    slots: &[&[(Hit, u32)]],
+    slots: &[Vec<u32>],
     leaves: &[Leaf<'_>],
     arena: &'a [(u32, u32)],
     chosen: &mut Vec<&'a [(u32, u32)]>,
@@ -552,7 +629,7 @@ fn consistent<'a>(
     let Some((first, rest)) = slots.split_first() else {
         return true;
     };
-    for &(_, leaf) in first.iter() {
+    for &leaf in first.iter() {
         let (start, len) = leaves[leaf as usize].members;
         let members = &arena[start as usize..(start + len) as usize];
         let fits = chosen.iter().all(|other| {

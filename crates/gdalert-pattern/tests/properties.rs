@@ -8,11 +8,30 @@ use serde_json::{json, Value};
 const KEYS: &[&str] = &["a", "b", "c", "a.b", "b.c"];
 
 fn string() -> impl Strategy<Value = Value> {
-    prop::sample::select(vec!["x", "y", "xy", "X", "", "10.0.0.1", "10.0.0.01", "ß", "SS", "a*b"]).prop_map(|s| json!(s))
+    prop::sample::select(vec![
+        "x",
+        "y",
+        "xy",
+        "X",
+        "",
+        "10.0.0.1",
+        "10.0.0.01",
+        "ß",
+        "SS",
+        "a*b",
+    ])
+    .prop_map(|s| json!(s))
 }
 
 fn number() -> impl Strategy<Value = Value> {
-    prop::sample::select(vec![json!(0), json!(1), json!(1.5), json!(300), json!(300.0), json!(-2)])
+    prop::sample::select(vec![
+        json!(0),
+        json!(1),
+        json!(1.5),
+        json!(300),
+        json!(300.0),
+        json!(-2),
+    ])
 }
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -40,9 +59,20 @@ fn operand() -> impl Strategy<Value = Value> {
 
 fn pattern_object(depth: u32) -> BoxedStrategy<Value> {
     let leaf = prop::collection::vec(operand(), 1..4).prop_map(Value::Array);
-    let value = if depth == 0 { leaf.boxed() } else { prop_oneof![3 => leaf, 1 => pattern_object(depth - 1)].boxed() };
+    let value = if depth == 0 {
+        leaf.boxed()
+    } else {
+        prop_oneof![3 => leaf, 1 => pattern_object(depth - 1)].boxed()
+    };
     prop::collection::vec((prop::sample::select(KEYS.to_vec()), value), 1..4)
-        .prop_map(|fields| Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+        .prop_map(|fields| {
+            Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+        })
         .boxed()
 }
 
