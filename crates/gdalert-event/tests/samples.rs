@@ -1,5 +1,7 @@
 //! Every shared sample parses; malformed events say which field and why.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::path::PathBuf;
 
 use gdalert_event::{CoverageResource, Detail, EventError, GuardDutyEvent, ProtectionStatus};

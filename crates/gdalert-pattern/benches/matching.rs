@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench -p gdalert-pattern --bench matching`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

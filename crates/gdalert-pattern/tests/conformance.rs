@@ -1,5 +1,7 @@
 //! The engine against AWS's own answers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::path::PathBuf;
 
 use gdalert_pattern::conformance::{run, Report};

@@ -1,6 +1,8 @@
 //! The compiled machine agrees with the reference evaluator on random
 //! patterns and events, and no input makes either panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use gdalert_pattern::{compile, parse_event, reference, PatternSetBuilder};
 use proptest::prelude::*;
 use serde_json::{json, Value};

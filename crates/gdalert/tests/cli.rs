@@ -1,5 +1,7 @@
 //! The `gdalert patterns` interface, run as a real process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

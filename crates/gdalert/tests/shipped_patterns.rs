@@ -1,5 +1,7 @@
 //! Fixture tests for the shipped pattern files: what each must and must not match.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 
 use gdalert_pattern::{compile, PatternSetBuilder};
