@@ -252,8 +252,7 @@ impl Ctx {
                 Value::Array(items) => {
                     let mut matchers = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
-                        matchers
-                            .extend(value_item(item, &json::pointer_push(&ptr, &i.to_string()))?);
+                        matchers.push(value_item(item, &json::pointer_push(&ptr, &i.to_string()))?);
                     }
                     if matchers.is_empty() {
                         return Err(fail(m.value.offset, &ptr, "Empty arrays are not allowed"));
@@ -334,10 +333,10 @@ impl Ctx {
     }
 }
 
-/// One element of a field's value list. Returns no matcher only for errors.
-fn value_item(node: &Node<'_>, pointer: &str) -> Result<Option<Matcher>, Fail> {
+/// One element of a field's value list.
+fn value_item(node: &Node<'_>, pointer: &str) -> Result<Matcher, Fail> {
     let at = |reason: &str| fail(node.offset, pointer, reason);
-    Ok(Some(match &node.value {
+    Ok(match &node.value {
         Value::String(s) => match ip_hex(s) {
             Some(hex) => Matcher::Ip(hex),
             None => Matcher::String(s.to_string()),
@@ -357,7 +356,7 @@ fn value_item(node: &Node<'_>, pointer: &str) -> Result<Option<Matcher>, Fail> {
                 "Match value must be String, number, true, false, or null",
             ))
         }
-    }))
+    })
 }
 
 fn string_operand<'n>(node: &'n Node<'_>, pointer: &str, reason: &str) -> Result<&'n str, Fail> {
