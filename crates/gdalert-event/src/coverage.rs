@@ -38,7 +38,7 @@ impl fmt::Display for ProtectionStatus {
 }
 
 /// One coverage issue, from `"<Issue type> : <detail>"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CoverageIssue {
     pub kind: String,
     pub detail: String,

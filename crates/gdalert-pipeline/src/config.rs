@@ -1,0 +1,985 @@
+//! `patterns/routes.toml`: routes and destinations, owned by security teams.
+//!
+//! The file is read once, checked as a whole, and compiled: every route's
+//! `match` becomes one pattern in a single [`PatternSet`], so routing an event
+//! costs one pass of the pattern machine however many routes there are.
+//! Every problem is reported with file, line and column, all at once, so a
+//! team fixes the file in one go rather than one error per run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use gdalert_pattern::{json::line_column, PatternSet, PatternSetBuilder};
+use jsonpath_rust::parser::model::JpQuery;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::alert::EnrichOptions;
+
+/// One problem in the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// Everything wrong with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where an alert can go.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    Sns,
+    Email,
+    Slack,
+    Teams,
+    Pagerduty,
+    Webhook,
+    Eventbridge,
+    Stdout,
+    File,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Sns => "sns",
+            DestinationKind::Email => "email",
+            DestinationKind::Slack => "slack",
+            DestinationKind::Teams => "teams",
+            DestinationKind::Pagerduty => "pagerduty",
+            DestinationKind::Webhook => "webhook",
+            DestinationKind::Eventbridge => "eventbridge",
+            DestinationKind::Stdout => "stdout",
+            DestinationKind::File => "file",
+        }
+    }
+
+    /// Whether delivering needs something outside this process (an AWS API,
+    /// a webhook, a mail server). `stdout` and `file` do not.
+    pub fn is_remote(self) -> bool {
+        !matches!(self, DestinationKind::Stdout | DestinationKind::File)
+    }
+}
+
+/// A reference to a secret, never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum SecretRef {
+    /// A Secrets Manager secret ARN.
+    SecretsManager(String),
+    /// An SSM Parameter Store parameter name (`/path/name`) or ARN.
+    Parameter(String),
+}
+
+impl SecretRef {
+    /// Accepts a Secrets Manager ARN or an SSM parameter name/ARN; anything else
+    /// is taken to be an inline secret and refused.
+    pub fn parse(text: &str) -> Option<SecretRef> {
+        let arn = |service: &str| {
+            text.starts_with("arn:")
+                && text.split(':').nth(2) == Some(service)
+                && text.split(':').count() >= 6
+        };
+        if arn("secretsmanager") {
+            Some(SecretRef::SecretsManager(text.to_string()))
+        } else if arn("ssm")
+            || (text.starts_with('/') && text.len() > 1 && !text.contains(char::is_whitespace))
+        {
+            Some(SecretRef::Parameter(text.to_string()))
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            SecretRef::SecretsManager(s) | SecretRef::Parameter(s) => s,
+        }
+    }
+}
+
+/// Template overrides for a destination (minijinja). Values from the finding
+/// are escaped for the destination's output format whatever the template says.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    /// Replaces the headline (Slack header, email subject, SNS subject...).
+    pub title: Option<String>,
+    /// Replaces the main text block.
+    pub text: Option<String>,
+}
+
+/// A destination as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    kind: Spanned<DestinationKind>,
+    /// SNS topic ARN (`sns`).
+    topic_arn: Option<String>,
+    /// Recipients (`email`).
+    to: Option<Vec<String>>,
+    /// Sender (`email`).
+    from: Option<String>,
+    /// `ses` (default) or `smtp` (`email`).
+    transport: Option<Spanned<String>>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_username: Option<String>,
+    smtp_password_secret: Option<Spanned<String>>,
+    /// Incoming-webhook URL, by reference (`slack`, `teams`).
+    webhook_url_secret: Option<Spanned<String>>,
+    /// Slack bot token, by reference: lets updates thread under the first alert.
+    bot_token_secret: Option<Spanned<String>>,
+    /// Slack channel for `chat.postMessage`.
+    channel: Option<String>,
+    /// PagerDuty Events v2 routing key, by reference.
+    routing_key_secret: Option<Spanned<String>>,
+    /// Generic webhook URL (no credentials in it) or `url_secret`.
+    url: Option<Spanned<String>>,
+    url_secret: Option<Spanned<String>>,
+    /// Key for the generic webhook's HMAC signature header, by reference.
+    hmac_secret: Option<Spanned<String>>,
+    /// EventBridge bus name or ARN (`eventbridge`).
+    event_bus: Option<String>,
+    /// Output file (`file`).
+    path: Option<String>,
+    /// Per-destination timeout.
+    timeout: Option<Spanned<String>>,
+    templates: Option<Templates>,
+    // Inline secrets are caught by name so the error can say what to write instead.
+    webhook_url: Option<Spanned<toml::Value>>,
+    bot_token: Option<Spanned<toml::Value>>,
+    routing_key: Option<Spanned<toml::Value>>,
+    integration_key: Option<Spanned<toml::Value>>,
+    password: Option<Spanned<toml::Value>>,
+    smtp_password: Option<Spanned<toml::Value>>,
+    token: Option<Spanned<toml::Value>>,
+    secret: Option<Spanned<toml::Value>>,
+    hmac_key: Option<Spanned<toml::Value>>,
+    api_key: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawMatch {
+    /// A pattern file name in the patterns directory, or pattern JSON text.
+    Text(String),
+    /// An inline pattern as a TOML table.
+    Table(toml::Table),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: Spanned<String>,
+    #[serde(rename = "match")]
+    match_: Option<Spanned<RawMatch>>,
+    #[serde(default)]
+    destinations: Vec<Spanned<String>>,
+    #[serde(default)]
+    group_by: Vec<Spanned<String>>,
+    repeat_interval: Option<Spanned<String>>,
+    group_window: Option<Spanned<String>>,
+    #[serde(default, rename = "continue")]
+    continue_: bool,
+    #[serde(default)]
+    fallback: bool,
+    /// Send GuardDuty sample findings on this route too.
+    #[serde(default)]
+    samples: bool,
+    /// Send archived findings on this route too.
+    #[serde(default)]
+    archived: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    repeat_interval: Option<Spanned<String>>,
+    group_window: Option<Spanned<String>>,
+    storm_threshold: Option<u32>,
+    storm_window: Option<Spanned<String>>,
+    flap_hold: Option<Spanned<String>>,
+    state_ttl: Option<Spanned<String>>,
+    fallback_destination: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    accounts: BTreeMap<String, String>,
+    #[serde(default)]
+    destinations: BTreeMap<String, Spanned<RawDestination>>,
+    #[serde(default)]
+    routes: Vec<Spanned<RawRoute>>,
+}
+
+/// Pipeline-wide settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a plain update (count bump) stays quiet. Default 24 h.
+    pub repeat_interval: Duration,
+    /// How long later alerts of a group are held after its first. Default 15 min.
+    pub group_window: Duration,
+    /// Alerts per destination per `storm_window` above which a digest is sent instead.
+    pub storm_threshold: u32,
+    pub storm_window: Duration,
+    /// How long coverage must stay back before "resolved" is sent. 0 = at once.
+    pub flap_hold: Duration,
+    /// How long state about a finding or incident is kept. Default 30 days.
+    pub state_ttl: Duration,
+    /// Where a short "delivery failed" notice goes when a destination gives up.
+    pub fallback_destination: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            repeat_interval: Duration::from_secs(24 * 3600),
+            group_window: Duration::from_secs(15 * 60),
+            storm_threshold: 20,
+            storm_window: Duration::from_secs(10 * 60),
+            flap_hold: Duration::ZERO,
+            state_ttl: Duration::from_secs(30 * 24 * 3600),
+            fallback_destination: None,
+        }
+    }
+}
+
+/// A destination, checked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Destination {
+    pub name: String,
+    pub kind: DestinationKind,
+    pub topic_arn: Option<String>,
+    pub to: Vec<String>,
+    pub from: Option<String>,
+    /// `ses` or `smtp`.
+    pub transport: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretRef>,
+    pub webhook_url: Option<SecretRef>,
+    pub bot_token: Option<SecretRef>,
+    pub channel: Option<String>,
+    pub routing_key: Option<SecretRef>,
+    pub url: Option<String>,
+    pub url_secret: Option<SecretRef>,
+    pub hmac_key: Option<SecretRef>,
+    pub event_bus: Option<String>,
+    pub path: Option<String>,
+    #[serde(skip)]
+    pub timeout: Duration,
+    pub templates: Templates,
+}
+
+/// A route, checked.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    pub destinations: Vec<String>,
+    /// Compiled JSONPath expressions; empty = default group key.
+    pub group_by: Vec<(String, JpQuery)>,
+    pub repeat_interval: Duration,
+    pub group_window: Duration,
+    pub continue_: bool,
+    pub fallback: bool,
+    pub samples: bool,
+    pub archived: bool,
+}
+
+/// A checked, compiled configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub settings: Settings,
+    pub accounts: BTreeMap<String, String>,
+    pub destinations: BTreeMap<String, Destination>,
+    pub routes: Vec<Route>,
+    /// One pattern per non-fallback route, named by route index.
+    pub(crate) patterns: PatternSet,
+    /// Routes without `match`: they take every event.
+    pub(crate) match_all: Vec<usize>,
+}
+
+impl Config {
+    /// Reads `text` (the routes file called `file`); `patterns` maps pattern
+    /// file names (as `match` may name them) to their text.
+    pub fn load(
+        file: &str,
+        text: &str,
+        patterns: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        Loader {
+            file,
+            text,
+            problems: Vec::new(),
+        }
+        .load(patterns)
+    }
+
+    pub fn enrich_options(&self) -> EnrichOptions {
+        EnrichOptions {
+            account_names: self.accounts.clone(),
+        }
+    }
+
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.name == name)
+    }
+
+    /// Whether any destination in use needs the network or an AWS API.
+    pub fn has_remote_destination(&self) -> bool {
+        self.destinations.values().any(|d| d.kind.is_remote())
+    }
+}
+
+struct Loader<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+const INLINE_SECRET_FIELDS: &[(&str, &str)] = &[
+    ("webhook_url", "webhook_url_secret"),
+    ("bot_token", "bot_token_secret"),
+    ("routing_key", "routing_key_secret"),
+    ("integration_key", "routing_key_secret"),
+    ("password", "smtp_password_secret"),
+    ("smtp_password", "smtp_password_secret"),
+    ("token", "bot_token_secret"),
+    ("secret", "<name>_secret"),
+    ("hmac_key", "hmac_secret"),
+    ("api_key", "<name>_secret"),
+];
+
+impl Loader<'_> {
+    fn problem(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = line_column(self.text, offset);
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, value: &Option<Spanned<String>>, default: Duration) -> Duration {
+        let Some(value) = value else { return default };
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.problem(
+                    value.span().start,
+                    format!(
+                        "bad duration {:?}: {e} (write e.g. \"15m\", \"6h\", \"1d\")",
+                        value.get_ref()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn secret(&mut self, value: &Option<Spanned<String>>, field: &str) -> Option<SecretRef> {
+        let value = value.as_ref()?;
+        match SecretRef::parse(value.get_ref()) {
+            Some(secret) => Some(secret),
+            None => {
+                self.problem(
+                    value.span().start,
+                    format!(
+                        "inline secret in `{field}`: give a Secrets Manager secret ARN or an SSM parameter name (\"/gdalert/...\"), never the value itself"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn load(mut self, patterns: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = match toml::from_str(self.text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let offset = e.span().map_or(0, |s| s.start);
+                self.problem(offset, e.message().to_string());
+                return Err(ConfigError {
+                    problems: self.problems,
+                });
+            }
+        };
+        let defaults = Settings::default();
+        let mut settings = Settings {
+            repeat_interval: self.duration(&raw.settings.repeat_interval, defaults.repeat_interval),
+            group_window: self.duration(&raw.settings.group_window, defaults.group_window),
+            storm_threshold: raw
+                .settings
+                .storm_threshold
+                .unwrap_or(defaults.storm_threshold),
+            storm_window: self.duration(&raw.settings.storm_window, defaults.storm_window),
+            flap_hold: self.duration(&raw.settings.flap_hold, defaults.flap_hold),
+            state_ttl: self.duration(&raw.settings.state_ttl, defaults.state_ttl),
+            fallback_destination: None,
+        };
+
+        let mut destinations = BTreeMap::new();
+        for (name, spanned) in &raw.destinations {
+            let start = spanned.span().start;
+            let d = spanned.get_ref();
+            if let Some(destination) = self.destination(name, start, d) {
+                destinations.insert(name.clone(), destination);
+            }
+        }
+        if let Some(fallback) = &raw.settings.fallback_destination {
+            if raw.destinations.contains_key(fallback.get_ref()) {
+                settings.fallback_destination = Some(fallback.get_ref().clone());
+            } else {
+                self.problem(
+                    fallback.span().start,
+                    format!("unknown destination {:?}", fallback.get_ref()),
+                );
+            }
+        }
+
+        let mut routes = Vec::new();
+        let mut builder = PatternSetBuilder::new();
+        let mut names = BTreeSet::new();
+        let mut shadowed_by: Option<String> = None;
+        let mut fallback_seen = false;
+        let mut match_all = Vec::new();
+        for (index, spanned) in raw.routes.iter().enumerate() {
+            let r = spanned.get_ref();
+            let name = r.name.get_ref().clone();
+            if !names.insert(name.clone()) {
+                self.problem(
+                    r.name.span().start,
+                    format!("route {name:?} is defined twice"),
+                );
+            }
+            if fallback_seen {
+                self.problem(
+                    r.name.span().start,
+                    format!(
+                        "route {name:?} comes after the fallback route; the fallback must be last"
+                    ),
+                );
+            } else if let Some(earlier) = &shadowed_by {
+                if !r.fallback {
+                    self.problem(
+                        r.name.span().start,
+                        format!("route {name:?} is unreachable: route {earlier:?} before it matches every event and has no `continue = true`"),
+                    );
+                }
+            }
+            if r.destinations.is_empty() {
+                self.problem(
+                    r.name.span().start,
+                    format!("route {name:?} has no destinations"),
+                );
+            }
+            for destination in &r.destinations {
+                if !raw.destinations.contains_key(destination.get_ref()) {
+                    let known: Vec<&str> = raw.destinations.keys().map(String::as_str).collect();
+                    self.problem(
+                        destination.span().start,
+                        format!(
+                            "unknown destination {:?} (defined: {})",
+                            destination.get_ref(),
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+            let mut group_by = Vec::new();
+            for expr in &r.group_by {
+                match jsonpath_rust::parser::parse_json_path(expr.get_ref()) {
+                    Ok(query) => group_by.push((expr.get_ref().clone(), query)),
+                    Err(e) => {
+                        let reason = e
+                            .to_string()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        self.problem(
+                            expr.span().start,
+                            format!("bad JSONPath {:?}: {reason}", expr.get_ref()),
+                        )
+                    }
+                }
+            }
+            if r.fallback {
+                fallback_seen = true;
+                if let Some(m) = &r.match_ {
+                    self.problem(m.span().start, "the fallback route takes every event nothing else matched; remove its `match`");
+                }
+            } else {
+                let catch_all = match &r.match_ {
+                    None => {
+                        match_all.push(index);
+                        true
+                    }
+                    Some(m) => self.pattern(m, patterns, index, &mut builder),
+                };
+                if catch_all && !r.continue_ && shadowed_by.is_none() {
+                    shadowed_by = Some(name.clone());
+                }
+            }
+            routes.push(Route {
+                name,
+                destinations: r.destinations.iter().map(|d| d.get_ref().clone()).collect(),
+                group_by,
+                repeat_interval: self.duration(&r.repeat_interval, settings.repeat_interval),
+                group_window: self.duration(&r.group_window, settings.group_window),
+                continue_: r.continue_,
+                fallback: r.fallback,
+                samples: r.samples,
+                archived: r.archived,
+            });
+        }
+        if routes.is_empty() {
+            self.problem(0, "no routes: add at least one [[routes]] table");
+        }
+        if !self.problems.is_empty() {
+            return Err(ConfigError {
+                problems: self.problems,
+            });
+        }
+        Ok(Config {
+            settings,
+            accounts: raw.accounts,
+            destinations,
+            routes,
+            patterns: builder.build(),
+            match_all,
+        })
+    }
+
+    /// Compiles a route's `match`; returns whether it matches every event.
+    fn pattern(
+        &mut self,
+        m: &Spanned<RawMatch>,
+        patterns: &BTreeMap<String, String>,
+        index: usize,
+        builder: &mut PatternSetBuilder,
+    ) -> bool {
+        let start = m.span().start;
+        let (label, text) = match m.get_ref() {
+            RawMatch::Table(table) => {
+                let json = match serde_json::to_string(table) {
+                    Ok(json) => json,
+                    Err(e) => {
+                        self.problem(start, format!("`match` cannot be turned into JSON: {e}"));
+                        return false;
+                    }
+                };
+                ("inline pattern".to_string(), json)
+            }
+            RawMatch::Text(text) if text.trim_start().starts_with('{') => {
+                ("inline pattern".to_string(), text.clone())
+            }
+            RawMatch::Text(file) => match patterns.get(file) {
+                Some(text) => (file.clone(), text.clone()),
+                None => {
+                    let known: Vec<&str> = patterns.keys().map(String::as_str).collect();
+                    self.problem(
+                        start,
+                        format!(
+                            "no pattern file {file:?} in the patterns directory (found: {})",
+                            known.join(", ")
+                        ),
+                    );
+                    return false;
+                }
+            },
+        };
+        match gdalert_pattern::compile(&text) {
+            Ok(rule) => {
+                let catch_all = is_catch_all(&text);
+                builder.add(index.to_string(), rule);
+                catch_all
+            }
+            Err(e) => {
+                let at = if e.pointer.is_empty() {
+                    "(document)".to_string()
+                } else {
+                    e.pointer.clone()
+                };
+                self.problem(start, format!("{label}: at {at}: {e}"));
+                false
+            }
+        }
+    }
+}
+
+/// A pattern that takes every GuardDuty event: only `source: aws.guardduty`.
+fn is_catch_all(text: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let Some(object) = value.as_object() else {
+        return false;
+    };
+    object.is_empty()
+        || (object.len() == 1
+            && object
+                .get("source")
+                .and_then(|s| s.as_array())
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("aws.guardduty"))))
+}
+
+impl Loader<'_> {
+    fn destination(&mut self, name: &str, start: usize, d: &RawDestination) -> Option<Destination> {
+        let before = self.problems.len();
+        let inline: [(&str, &Option<Spanned<toml::Value>>); 10] = [
+            ("webhook_url", &d.webhook_url),
+            ("bot_token", &d.bot_token),
+            ("routing_key", &d.routing_key),
+            ("integration_key", &d.integration_key),
+            ("password", &d.password),
+            ("smtp_password", &d.smtp_password),
+            ("token", &d.token),
+            ("secret", &d.secret),
+            ("hmac_key", &d.hmac_key),
+            ("api_key", &d.api_key),
+        ];
+        for (field, value) in inline {
+            if let Some(value) = value {
+                let instead = INLINE_SECRET_FIELDS
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map_or("<name>_secret", |(_, i)| i);
+                self.problem(
+                    value.span().start,
+                    format!("inline secret `{field}` in destination {name:?}: secrets are given by reference only; write `{instead} = \"<Secrets Manager ARN or SSM parameter name>\"`"),
+                );
+            }
+        }
+        let kind = *d.kind.get_ref();
+        let webhook_url = self.secret(&d.webhook_url_secret, "webhook_url_secret");
+        let bot_token = self.secret(&d.bot_token_secret, "bot_token_secret");
+        let routing_key = self.secret(&d.routing_key_secret, "routing_key_secret");
+        let url_secret = self.secret(&d.url_secret, "url_secret");
+        let hmac_key = self.secret(&d.hmac_secret, "hmac_secret");
+        let smtp_password = self.secret(&d.smtp_password_secret, "smtp_password_secret");
+        let timeout = self.duration(&d.timeout, Duration::from_secs(10));
+        if let Some(url) = &d.url {
+            if url_has_credentials(url.get_ref()) {
+                self.problem(
+                    url.span().start,
+                    format!("inline secret in `url` of destination {name:?}: the URL carries credentials; put it in Secrets Manager and write `url_secret = \"<ARN>\"`"),
+                );
+            }
+        }
+        let need = |this: &mut Self, ok: bool, what: &str| {
+            if !ok {
+                this.problem(
+                    start,
+                    format!("destination {name:?} ({}) needs {what}", kind.as_str()),
+                );
+            }
+        };
+        match kind {
+            DestinationKind::Sns => need(self, d.topic_arn.is_some(), "`topic_arn`"),
+            DestinationKind::Email => {
+                need(
+                    self,
+                    d.to.as_ref().is_some_and(|t| !t.is_empty()),
+                    "`to = [\"team@example.com\"]`",
+                );
+                need(self, d.from.is_some(), "`from`");
+                if let Some(t) = &d.transport {
+                    match t.get_ref().as_str() {
+                        "ses" => {}
+                        "smtp" => need(
+                            self,
+                            d.smtp_host.is_some(),
+                            "`smtp_host` for transport \"smtp\"",
+                        ),
+                        other => self.problem(
+                            t.span().start,
+                            format!("unknown email transport {other:?}: \"ses\" or \"smtp\""),
+                        ),
+                    }
+                }
+            }
+            DestinationKind::Slack => need(
+                self,
+                d.webhook_url_secret.is_some()
+                    || (d.bot_token_secret.is_some() && d.channel.is_some()),
+                "`webhook_url_secret`, or `bot_token_secret` with `channel`",
+            ),
+            DestinationKind::Teams => {
+                need(self, d.webhook_url_secret.is_some(), "`webhook_url_secret`")
+            }
+            DestinationKind::Pagerduty => {
+                need(self, d.routing_key_secret.is_some(), "`routing_key_secret`")
+            }
+            DestinationKind::Webhook => need(
+                self,
+                d.url.is_some() || d.url_secret.is_some(),
+                "`url` or `url_secret`",
+            ),
+            DestinationKind::Eventbridge | DestinationKind::Stdout => {}
+            DestinationKind::File => need(self, d.path.is_some(), "`path`"),
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Destination {
+            name: name.to_string(),
+            kind,
+            topic_arn: d.topic_arn.clone(),
+            to: d.to.clone().unwrap_or_default(),
+            from: d.from.clone(),
+            transport: d.transport.as_ref().map(|t| t.get_ref().clone()),
+            smtp_host: d.smtp_host.clone(),
+            smtp_port: d.smtp_port,
+            smtp_username: d.smtp_username.clone(),
+            smtp_password,
+            webhook_url,
+            bot_token,
+            channel: d.channel.clone(),
+            routing_key,
+            url: d.url.as_ref().map(|u| u.get_ref().clone()),
+            url_secret,
+            hmac_key,
+            event_bus: d.event_bus.clone(),
+            path: d.path.clone(),
+            timeout,
+            templates: d.templates.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// A URL with a user/password or a token-like query parameter.
+fn url_has_credentials(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return true;
+    }
+    let Some((_, query)) = url.split_once('?') else {
+        return false;
+    };
+    query.split('&').any(|pair| {
+        let key = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+        [
+            "token",
+            "key",
+            "secret",
+            "sig",
+            "signature",
+            "password",
+            "code",
+            "apikey",
+            "api_key",
+        ]
+        .iter()
+        .any(|word| key == *word || key.ends_with(&format!("_{word}")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns() -> BTreeMap<String, String> {
+        BTreeMap::from([(
+            "runtime.json".to_string(),
+            r#"{"source":["aws.guardduty"],"detail-type":["GuardDuty Finding"],"detail":{"type":[{"wildcard":"*:Runtime/*"}]}}"#.to_string(),
+        )])
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match Config::load("routes.toml", text, &patterns()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const OK: &str = r#"
+[destinations.out]
+kind = "stdout"
+
+[[routes]]
+name = "runtime"
+match = "runtime.json"
+destinations = ["out"]
+"#;
+
+    #[test]
+    fn a_good_file_loads() {
+        let config = Config::load("routes.toml", OK, &patterns()).unwrap();
+        assert_eq!(config.routes.len(), 1);
+        assert_eq!(config.settings.repeat_interval, Duration::from_secs(86400));
+    }
+
+    #[test]
+    fn unknown_destination_is_located() {
+        let text = OK.replace(
+            r#"destinations = ["out"]"#,
+            r#"destinations = ["out", "pager"]"#,
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("routes.toml:8:24: unknown destination \"pager\""),
+            "{}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn route_after_a_catch_all_is_unreachable() {
+        let text = r#"
+[destinations.out]
+kind = "stdout"
+
+[[routes]]
+name = "everything"
+destinations = ["out"]
+
+[[routes]]
+name = "never"
+match = "runtime.json"
+destinations = ["out"]
+"#;
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("routes.toml:10:8: route \"never\" is unreachable"),
+            "{}",
+            found[0]
+        );
+        // With `continue`, the later route is reachable.
+        assert!(problems(&text.replace(
+            "name = \"everything\"",
+            "name = \"everything\"\ncontinue = true"
+        ))
+        .is_empty());
+    }
+
+    #[test]
+    fn bad_jsonpath_bad_duration_and_inline_secret_are_each_located() {
+        let text = r#"
+[destinations.chat]
+kind = "slack"
+webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+
+[destinations.out]
+kind = "stdout"
+
+[[routes]]
+name = "runtime"
+match = "runtime.json"
+destinations = ["out"]
+group_by = ["$.detail..[?("]
+repeat_interval = "6 hours-ish"
+"#;
+        let found = problems(text);
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("routes.toml:4:15: inline secret `webhook_url`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("routes.toml:2:1: destination \"chat\" (slack) needs")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("routes.toml:13:13: bad JSONPath")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("routes.toml:14:19: bad duration")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn secret_references_must_be_arns_or_parameter_names() {
+        assert!(SecretRef::parse(
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:gdalert/slack-AbCdEf"
+        )
+        .is_some());
+        assert!(SecretRef::parse("/gdalert/slack-webhook").is_some());
+        assert!(
+            SecretRef::parse("arn:aws:ssm:eu-west-1:111122223333:parameter/gdalert/x").is_some()
+        );
+        assert!(SecretRef::parse("https://hooks.slack.com/services/T/B/X").is_none());
+        assert!(SecretRef::parse("xoxb-123").is_none());
+        assert!(url_has_credentials("https://user:pw@example.com/hook"));
+        assert!(url_has_credentials("https://example.com/hook?token=abc"));
+        assert!(!url_has_credentials("https://example.com/hook?team=sec"));
+    }
+
+    #[test]
+    fn invalid_pattern_and_missing_file_are_reported_with_the_reason() {
+        let text = OK.replace(
+            "match = \"runtime.json\"",
+            "match = '{\"detail\": {\"severity\": [{\"numeric\": [\">\"]}]}}'",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("Event pattern is not valid. Reason:"),
+            "{}",
+            found[0]
+        );
+        let found = problems(&OK.replace("runtime.json", "nope.json"));
+        assert!(
+            found[0].contains("no pattern file \"nope.json\""),
+            "{}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn toml_syntax_errors_are_located() {
+        let found = problems("[[routes]\nname = 1\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with("routes.toml:1:"), "{}", found[0]);
+    }
+}

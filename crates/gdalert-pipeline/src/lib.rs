@@ -1,0 +1,26 @@
+//! The alert pipeline: from a GuardDuty event to the alerts it should cause.
+//!
+//! ```text
+//!  event ──► route (patterns) ──► classify (lifecycle) ──► dedupe / group / storm guard
+//!                                                               │
+//!                  senders ◄── render (per destination) ◄── enrich (catalogue, links)
+//! ```
+//!
+//! Pure: no AWS SDK, no HTTP. State lives behind [`store::Store`]; delivery
+//! behind [`engine::Sender`]. The Lambda functions and `gdalert replay` run
+//! exactly this code with different stores and senders.
+
+pub mod alert;
+pub mod catalogue;
+pub mod config;
+pub mod engine;
+pub mod lifecycle;
+pub mod render;
+pub mod store;
+
+pub use alert::{Alert, AlertKind, Band};
+pub use config::{Config, ConfigError, Destination, DestinationKind};
+pub use engine::{Decided, Decision, Delivery, Outcome, Pipeline, SendError, Sender};
+pub use lifecycle::Lifecycle;
+pub use render::{render, Payload};
+pub use store::{MemoryStore, Store, StoreError};

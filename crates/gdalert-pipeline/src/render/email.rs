@@ -1,0 +1,105 @@
+//! Email: subject, plain text and HTML. HTML is escaped and defanged (mail
+//! clients auto-link URLs); the subject is one clean line.
+
+use super::text::{clean, defang, html_escape, truncate};
+use super::{facts, Custom, Escape, Payload};
+use crate::alert::Alert;
+
+const VALUE_MAX: usize = 4000;
+
+pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
+    let subject = custom
+        .title(Escape::Plain)
+        .unwrap_or_else(|| format!("[gdalert] {}", alert.title));
+    let subject = truncate(&clean(&subject), 200);
+    let facts = facts(alert);
+
+    let mut text = format!("{}\n\n", clean(&alert.title));
+    match custom.text(Escape::Plain) {
+        Some(custom) => text.push_str(&custom),
+        None => text.push_str(&clean(&alert.meaning)),
+    }
+    text.push_str("\n\n");
+    if let Some(d) = &alert.description {
+        text.push_str(&format!("{}\n\n", truncate(&clean(d), VALUE_MAX)));
+    }
+    for f in &facts {
+        let value = if f.attacker {
+            defang(&clean(&f.value))
+        } else {
+            clean(&f.value)
+        };
+        text.push_str(&format!("{}: {}\n", f.label, truncate(&value, VALUE_MAX)));
+    }
+    for t in &alert.held_titles {
+        text.push_str(&format!("- {}\n", clean(t)));
+    }
+    if !alert.triage.is_empty() {
+        text.push_str("\nFirst steps:\n");
+        for (i, step) in alert.triage.iter().enumerate() {
+            text.push_str(&format!("{}. {step}\n", i + 1));
+        }
+    }
+    if !alert.links.is_empty() {
+        text.push('\n');
+        for link in &alert.links {
+            text.push_str(&format!("{}: {}\n", link.label, link.url));
+        }
+    }
+    text.push_str(&format!("\n-- gdalert, event {}\n", clean(&alert.event_id)));
+
+    let esc = |s: &str| html_escape(&truncate(&defang(&clean(s)), VALUE_MAX));
+    let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
+    html.push_str(&format!("<h2>{}</h2>", esc(&alert.title)));
+    match custom.text(Escape::Html) {
+        Some(custom) => html.push_str(&format!("<p>{custom}</p>")),
+        None => html.push_str(&format!("<p>{}</p>", html_escape(&clean(&alert.meaning)))),
+    }
+    if let Some(d) = &alert.description {
+        html.push_str(&format!("<p><em>{}</em></p>", esc(d)));
+    }
+    html.push_str("<table cellpadding=\"4\">");
+    for f in &facts {
+        let value = if f.attacker {
+            format!("<code>{}</code>", esc(&f.value))
+        } else {
+            esc(&f.value)
+        };
+        html.push_str(&format!(
+            "<tr><th align=\"left\">{}</th><td>{value}</td></tr>",
+            html_escape(&f.label)
+        ));
+    }
+    html.push_str("</table>");
+    if !alert.held_titles.is_empty() {
+        html.push_str("<ul>");
+        for t in &alert.held_titles {
+            html.push_str(&format!("<li>{}</li>", esc(t)));
+        }
+        html.push_str("</ul>");
+    }
+    if !alert.triage.is_empty() {
+        html.push_str("<h3>First steps</h3><ol>");
+        for step in &alert.triage {
+            html.push_str(&format!("<li>{}</li>", html_escape(step)));
+        }
+        html.push_str("</ol>");
+    }
+    if !alert.links.is_empty() {
+        html.push_str("<p>");
+        for link in &alert.links {
+            html.push_str(&format!(
+                "<a href=\"{}\">{}</a> ",
+                html_escape(&link.url),
+                html_escape(&link.label)
+            ));
+        }
+        html.push_str("</p>");
+    }
+    html.push_str("</body></html>");
+    Payload::Email {
+        subject,
+        text,
+        html,
+    }
+}

@@ -1,0 +1,54 @@
+//! PagerDuty Events API v2: `trigger` for findings and lost coverage,
+//! `resolve` when coverage returns, with a stable `dedup_key` so re-sends and
+//! the resolve land on the same incident. The routing key is a secret: the
+//! sender adds it; it never appears in a rendered payload.
+
+use serde_json::{json, Value};
+
+use super::text::{clean, defang, truncate};
+use super::{facts, Custom, Escape};
+use crate::alert::{Alert, AlertKind, Band};
+
+const SUMMARY_MAX: usize = 1024;
+
+pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
+    let dedup_key = truncate(&alert.dedupe_key, 255);
+    if alert.kind == AlertKind::CoverageRestored {
+        return json!({"event_action": "resolve", "dedup_key": dedup_key});
+    }
+    let severity = match (alert.kind, alert.band) {
+        (_, Band::Critical) => "critical",
+        (_, Band::High) => "error",
+        (AlertKind::CoverageLost, _) | (_, Band::Medium) => "warning",
+        _ => "info",
+    };
+    let summary = custom
+        .title(Escape::Plain)
+        .unwrap_or_else(|| alert.title.clone());
+    let details: serde_json::Map<String, Value> = facts(alert)
+        .into_iter()
+        .map(|f| (f.label, Value::String(truncate(&clean(&f.value), 2000))))
+        .collect();
+    let source = alert
+        .resource
+        .cluster
+        .clone()
+        .or_else(|| alert.resource.instance.clone())
+        .unwrap_or_else(|| format!("{}/{}", alert.account_id, alert.region));
+    json!({
+        "event_action": "trigger",
+        "dedup_key": dedup_key,
+        "payload": {
+            "summary": truncate(&defang(&clean(&summary)), SUMMARY_MAX),
+            "source": truncate(&clean(&source), 255),
+            "severity": severity,
+            "timestamp": alert.updated_at.map(|t| t.to_rfc3339()),
+            "component": alert.resource.service.as_deref().or(alert.resource.workload.as_deref()).map(clean),
+            "group": alert.account_name.clone().unwrap_or_else(|| alert.account_id.clone()),
+            "class": alert.finding_type.clone().unwrap_or_else(|| alert.lifecycle.as_str().to_string()),
+            "custom_details": details,
+        },
+        "links": alert.links.iter().map(|l| json!({"href": l.url, "text": l.label})).collect::<Vec<_>>(),
+        "client": "gdalert",
+    })
+}

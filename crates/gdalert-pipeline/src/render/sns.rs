@@ -1,0 +1,63 @@
+//! SNS: an ASCII subject under 100 characters, the plain-text body, and
+//! message attributes that subscription filter policies can select on.
+
+use std::collections::BTreeMap;
+
+use super::text::sns_subject;
+use super::{email, Custom, Escape, Payload};
+use crate::alert::Alert;
+
+/// SNS messages may be 256 KB; stay well under with the attributes.
+const MESSAGE_MAX: usize = 200_000;
+
+pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
+    let subject = sns_subject(
+        &custom
+            .title(Escape::Plain)
+            .unwrap_or_else(|| alert.title.clone()),
+    );
+    let message = match email::render(alert, custom) {
+        Payload::Email { text, .. } => super::text::truncate(&text, MESSAGE_MAX),
+        _ => String::new(),
+    };
+    // Attribute values may not be empty; "none" keeps filter policies simple.
+    let value = |v: Option<&str>| super::text::clean(v.filter(|s| !s.is_empty()).unwrap_or("none"));
+    let attributes = BTreeMap::from([
+        ("severity".to_string(), alert.band.as_str().to_string()),
+        (
+            "type".to_string(),
+            value(alert.finding_type.as_deref().or(Some(kind_name(alert)))),
+        ),
+        ("account".to_string(), value(Some(&alert.account_id))),
+        ("region".to_string(), value(Some(&alert.region))),
+        (
+            "cluster".to_string(),
+            value(
+                alert
+                    .resource
+                    .cluster
+                    .as_deref()
+                    .or(alert.resource.instance.as_deref()),
+            ),
+        ),
+        (
+            "lifecycle".to_string(),
+            alert.lifecycle.as_str().to_string(),
+        ),
+    ]);
+    Payload::Sns {
+        subject,
+        message,
+        attributes,
+    }
+}
+
+fn kind_name(alert: &Alert) -> &'static str {
+    match alert.kind {
+        crate::alert::AlertKind::Finding => "finding",
+        crate::alert::AlertKind::CoverageLost => "coverage-lost",
+        crate::alert::AlertKind::CoverageRestored => "coverage-restored",
+        crate::alert::AlertKind::Digest => "digest",
+        crate::alert::AlertKind::Other => "other",
+    }
+}

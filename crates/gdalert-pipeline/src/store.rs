@@ -1,0 +1,453 @@
+//! State behind a small trait: versioned records with compare-and-swap.
+//!
+//! Everything the pipeline remembers (findings seen, open coverage incidents,
+//! group windows, storm counters, per-event plans, delivery claims) is a JSON
+//! record under a string key. A store only has to offer `get`, a conditional
+//! `put`, and `due` (records whose `due_at` has passed, for the digest). Claim
+//! and complete are built on the conditional put, so every store gets the
+//! same at-most-one-winner guarantee its `put` gives: DynamoDB's conditional
+//! writes, SQLite's transactions, or a mutex in memory.
+//!
+//! `now` is passed in rather than read from a clock so replays of old events
+//! and tests behave exactly like live traffic.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A stored value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub value: Value,
+    /// After this instant the record reads as absent (and may be deleted).
+    pub expires_at: DateTime<Utc>,
+    /// When set, [`Store::due`] returns the record once `now >= due_at`.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A record with the version a conditional put must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    pub record: Record,
+    pub version: u64,
+}
+
+/// Why the store could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The store is down or refused; the caller fails open.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// A record could not be read back (corrupt or from a newer version).
+    #[error("state record {key:?} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// Outcome of [`Store::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds the lease and must `complete` or `release`.
+    Won,
+    /// Someone completed it already; `receipt` is what they recorded.
+    Done { receipt: String },
+    /// Someone else holds an unexpired lease.
+    Busy { until: DateTime<Utc> },
+}
+
+/// Versioned records with a conditional write.
+pub trait Store: Send + Sync {
+    /// The record under `key`, unless absent or expired at `now`.
+    fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError>;
+
+    /// Writes `record` if the current version is `expected` (`None`: absent or
+    /// expired). Returns `false`, writing nothing, if someone else wrote first.
+    fn put(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        record: Record,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` unexpired records with `due_at <= now`, oldest due first.
+    fn due(&self, now: DateTime<Utc>, limit: usize)
+        -> Result<Vec<(String, Versioned)>, StoreError>;
+
+    /// Takes a lease on `key` for `lease`, unless it is done or leased to
+    /// someone else. Exactly one of several concurrent callers wins.
+    fn claim(
+        &self,
+        key: &str,
+        owner: &str,
+        lease: Duration,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        loop {
+            let current = self.get(key, now)?;
+            if let Some(current) = &current {
+                let v = &current.record.value;
+                if v.get("state").and_then(Value::as_str) == Some("done") {
+                    let receipt = v
+                        .get("receipt")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    return Ok(Claim::Done { receipt });
+                }
+                let until = v
+                    .get("until")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.with_timezone(&Utc));
+                let mine = v.get("owner").and_then(Value::as_str) == Some(owner);
+                if let Some(until) = until.filter(|u| *u > now && !mine) {
+                    return Ok(Claim::Busy { until });
+                }
+            }
+            let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            let record = Record {
+                value: serde_json::json!({"state": "claimed", "owner": owner, "until": until.to_rfc3339()}),
+                expires_at: expiry(now, ttl),
+                due_at: None,
+            };
+            if self.put(key, current.map(|c| c.version), record, now)? {
+                return Ok(Claim::Won);
+            }
+        }
+    }
+
+    /// Marks a claimed key done with a receipt (e.g. a message id). Done is final.
+    fn complete(
+        &self,
+        key: &str,
+        receipt: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        loop {
+            let current = self.get(key, now)?;
+            let record = Record {
+                value: serde_json::json!({"state": "done", "receipt": receipt}),
+                expires_at: expiry(now, ttl),
+                due_at: None,
+            };
+            if self.put(key, current.map(|c| c.version), record, now)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Gives up a lease so a retry can claim at once.
+    fn release(&self, key: &str, owner: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(current) = self.get(key, now)? else {
+            return Ok(());
+        };
+        if current.record.value.get("owner").and_then(Value::as_str) != Some(owner) {
+            return Ok(());
+        }
+        let record = Record {
+            value: serde_json::json!({"state": "released"}),
+            expires_at: current.record.expires_at,
+            due_at: None,
+        };
+        self.put(key, Some(current.version), record, now)
+            .map(|_| ())
+    }
+}
+
+/// `now + ttl`, saturating.
+pub fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A store in memory, for unit tests and one-shot runs.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<BTreeMap<String, Versioned>>,
+    /// When set, every call fails as if the store were down.
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every later call fail with [`StoreError::Unavailable`] (or work again).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Versioned>>, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("memory store switched off".into()));
+        }
+        self.records
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
+        Ok(self
+            .lock()?
+            .get(key)
+            .filter(|v| v.record.expires_at > now)
+            .cloned())
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        record: Record,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut records = self.lock()?;
+        let current = records.get(key);
+        let live = current.filter(|v| v.record.expires_at > now);
+        let ok = match (expected, live) {
+            (None, None) => true,
+            (Some(e), Some(v)) => v.version == e,
+            _ => false,
+        };
+        if ok {
+            let version = current.map_or(1, |v| v.version + 1);
+            records.insert(key.to_string(), Versioned { record, version });
+        }
+        Ok(ok)
+    }
+
+    fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let records = self.lock()?;
+        let mut due: Vec<(String, Versioned)> = records
+            .iter()
+            .filter(|(_, v)| v.record.expires_at > now && v.record.due_at.is_some_and(|d| d <= now))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        due.sort_by_key(|(_, v)| v.record.due_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+}
+
+/// The behaviour every [`Store`] must have. Each store's tests call this, so
+/// the in-memory, file-backed and DynamoDB stores are held to one contract.
+// A test harness: panicking on a broken store is its whole job.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub mod contract {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap_or_default()
+    }
+
+    fn rec(value: Value, expires: i64, due: Option<i64>) -> Record {
+        Record {
+            value,
+            expires_at: at(expires),
+            due_at: due.map(at),
+        }
+    }
+
+    /// Panics (with a message naming the broken rule) if `store` breaks the contract.
+    /// `store` must start empty.
+    pub fn check(store: &dyn Store) {
+        let r = |x| {
+            store
+                .get("k", at(x))
+                .unwrap_or_else(|e| panic!("get failed: {e}"))
+        };
+        assert!(r(0).is_none(), "an empty store has no record");
+        assert!(
+            store
+                .put("k", None, rec(serde_json::json!(1), 100, None), at(0))
+                .unwrap(),
+            "put on absent key"
+        );
+        let first = r(0).unwrap_or_else(|| panic!("record written is readable"));
+        assert_eq!(first.record.value, serde_json::json!(1));
+        assert!(
+            !store
+                .put("k", None, rec(serde_json::json!(2), 100, None), at(0))
+                .unwrap(),
+            "put-if-absent on a live key must fail"
+        );
+        assert!(
+            !store
+                .put(
+                    "k",
+                    Some(first.version + 7),
+                    rec(serde_json::json!(2), 100, None),
+                    at(0)
+                )
+                .unwrap(),
+            "stale version must fail"
+        );
+        assert!(
+            store
+                .put(
+                    "k",
+                    Some(first.version),
+                    rec(serde_json::json!(2), 100, None),
+                    at(0)
+                )
+                .unwrap(),
+            "current version wins"
+        );
+        let second = r(0).unwrap_or_else(|| panic!("still there"));
+        assert_eq!(second.record.value, serde_json::json!(2));
+        assert_ne!(second.version, first.version, "a write changes the version");
+        assert!(r(100).is_none(), "expired records read as absent");
+        assert!(
+            store
+                .put("k", None, rec(serde_json::json!(3), 300, None), at(150))
+                .unwrap(),
+            "an expired key counts as absent for put"
+        );
+
+        // due: only unexpired records whose due_at has passed, oldest first.
+        assert!(store
+            .put(
+                "d1",
+                None,
+                rec(serde_json::json!("a"), 1000, Some(50)),
+                at(0)
+            )
+            .unwrap());
+        assert!(store
+            .put(
+                "d2",
+                None,
+                rec(serde_json::json!("b"), 1000, Some(20)),
+                at(0)
+            )
+            .unwrap());
+        assert!(store
+            .put(
+                "d3",
+                None,
+                rec(serde_json::json!("c"), 1000, Some(500)),
+                at(0)
+            )
+            .unwrap());
+        assert!(store
+            .put("d4", None, rec(serde_json::json!("d"), 40, Some(10)), at(0))
+            .unwrap());
+        let due: Vec<String> = store
+            .due(at(60), 10)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            due,
+            vec!["d2".to_string(), "d1".to_string()],
+            "due returns passed, unexpired, oldest first"
+        );
+        assert_eq!(
+            store.due(at(60), 1).unwrap().len(),
+            1,
+            "due honours the limit"
+        );
+
+        // claim / complete / release.
+        let lease = Duration::from_secs(30);
+        let ttl = Duration::from_secs(3600);
+        assert_eq!(
+            store.claim("c", "a", lease, ttl, at(0)).unwrap(),
+            Claim::Won
+        );
+        assert!(
+            matches!(
+                store.claim("c", "b", lease, ttl, at(1)).unwrap(),
+                Claim::Busy { .. }
+            ),
+            "a live lease blocks others"
+        );
+        assert_eq!(
+            store.claim("c", "b", lease, ttl, at(31)).unwrap(),
+            Claim::Won,
+            "an expired lease can be taken over"
+        );
+        store.complete("c", "msg-1", ttl, at(32)).unwrap();
+        assert_eq!(
+            store.claim("c", "a", lease, ttl, at(40)).unwrap(),
+            Claim::Done {
+                receipt: "msg-1".into()
+            },
+            "done is final"
+        );
+        assert_eq!(
+            store.claim("r", "a", lease, ttl, at(0)).unwrap(),
+            Claim::Won
+        );
+        store.release("r", "a", at(1)).unwrap();
+        assert_eq!(
+            store.claim("r", "b", lease, ttl, at(2)).unwrap(),
+            Claim::Won,
+            "released keys can be claimed at once"
+        );
+    }
+
+    /// Many threads claim the same key at once: exactly one wins.
+    pub fn check_concurrent_claims(store: &(dyn Store + Sync), threads: usize) {
+        let wins = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for i in 0..threads {
+                let wins = &wins;
+                scope.spawn(move || {
+                    let owner = format!("worker-{i}");
+                    match store.claim(
+                        "race",
+                        &owner,
+                        Duration::from_secs(60),
+                        Duration::from_secs(3600),
+                        at(0),
+                    ) {
+                        Ok(Claim::Won) => {
+                            wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Ok(_) => {}
+                        Err(e) => panic!("claim failed: {e}"),
+                    }
+                });
+            }
+        });
+        assert_eq!(wins.into_inner(), 1, "exactly one concurrent claim wins");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_meets_the_contract() {
+        contract::check(&MemoryStore::new());
+        contract::check_concurrent_claims(&MemoryStore::new(), 8);
+    }
+
+    #[test]
+    fn a_down_store_says_so() {
+        let store = MemoryStore::new();
+        store.set_down(true);
+        assert!(matches!(
+            store.get("k", Utc::now()),
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}
