@@ -2,7 +2,7 @@
 //! clients auto-link URLs); the subject is one clean line.
 
 use super::text::{clean, defang, html_escape, truncate};
-use super::{facts, Custom, Escape, Payload};
+use super::{facts, shown_title, Custom, Escape, Payload};
 use crate::alert::Alert;
 
 const VALUE_MAX: usize = 4000;
@@ -10,18 +10,18 @@ const VALUE_MAX: usize = 4000;
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     let subject = custom
         .title(Escape::Plain)
-        .unwrap_or_else(|| format!("[gdalert] {}", alert.title));
+        .unwrap_or_else(|| format!("[gdalert] {}", shown_title(alert)));
     let subject = truncate(&clean(&subject), 200);
     let facts = facts(alert);
 
-    let mut text = format!("{}\n\n", clean(&alert.title));
+    let mut text = format!("{}\n\n", shown_title(alert));
     match custom.text(Escape::Plain) {
         Some(custom) => text.push_str(&custom),
         None => text.push_str(&clean(&alert.meaning)),
     }
     text.push_str("\n\n");
     if let Some(d) = &alert.description {
-        text.push_str(&format!("{}\n\n", truncate(&clean(d), VALUE_MAX)));
+        text.push_str(&format!("{}\n\n", truncate(&defang(&clean(d)), VALUE_MAX)));
     }
     for f in &facts {
         let value = if f.attacker {
@@ -32,7 +32,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         text.push_str(&format!("{}: {}\n", f.label, truncate(&value, VALUE_MAX)));
     }
     for t in &alert.held_titles {
-        text.push_str(&format!("- {}\n", clean(t)));
+        text.push_str(&format!("- {}\n", defang(&clean(t))));
     }
     if !alert.triage.is_empty() {
         text.push_str("\nFirst steps:\n");
@@ -50,7 +50,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
 
     let esc = |s: &str| html_escape(&truncate(&defang(&clean(s)), VALUE_MAX));
     let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
-    html.push_str(&format!("<h2>{}</h2>", esc(&alert.title)));
+    html.push_str(&format!("<h2>{}</h2>", html_escape(&shown_title(alert))));
     match custom.text(Escape::Html) {
         Some(custom) => html.push_str(&format!("<p>{custom}</p>")),
         None => html.push_str(&format!("<p>{}</p>", html_escape(&clean(&alert.meaning)))),

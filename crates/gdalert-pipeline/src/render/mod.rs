@@ -104,6 +104,20 @@ fn fact(facts: &mut Vec<Fact>, label: impl Into<String>, value: Option<String>, 
     }
 }
 
+/// The alert's title, cleaned and defanged, except the finding type in it
+/// (`Backdoor:Runtime/C&CActivity.B` is a name, not a link).
+pub fn shown_title(alert: &Alert) -> String {
+    let title = text::clean(&alert.title);
+    match alert
+        .finding_type
+        .as_deref()
+        .and_then(|t| title.find(t).map(|at| (at, t.len())))
+    {
+        Some((at, len)) => format!("{}{}", &title[..at + len], text::defang(&title[at + len..])),
+        None => text::defang(&title),
+    }
+}
+
 /// `1h 5m`, for outages.
 pub fn duration_text(secs: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, truncate};
+use super::text::{clean, truncate};
 use super::{facts, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
@@ -24,7 +24,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     };
     let summary = custom
         .title(Escape::Plain)
-        .unwrap_or_else(|| alert.title.clone());
+        .unwrap_or_else(|| super::shown_title(alert));
     let details: serde_json::Map<String, Value> = facts(alert)
         .into_iter()
         .map(|f| (f.label, Value::String(truncate(&clean(&f.value), 2000))))
@@ -39,7 +39,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         "event_action": "trigger",
         "dedup_key": dedup_key,
         "payload": {
-            "summary": truncate(&defang(&clean(&summary)), SUMMARY_MAX),
+            "summary": truncate(&summary, SUMMARY_MAX),
             "source": truncate(&clean(&source), 255),
             "severity": severity,
             "timestamp": alert.updated_at.map(|t| t.to_rfc3339()),

@@ -6,8 +6,8 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, slack_code, slack_escape, truncate};
-use super::{facts, Custom, Escape};
+use super::text::{clean, defang, slack_code, slack_escape, truncate};
+use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const HEADER_MAX: usize = 150;
@@ -29,7 +29,7 @@ fn emoji(alert: &Alert) -> &'static str {
 }
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
-    let title_plain = truncate(&clean(&alert.title), HEADER_MAX - 4);
+    let title_plain = truncate(&shown_title(alert), HEADER_MAX - 4);
     let mut blocks = vec![json!({
         "type": "header",
         // plain_text never renders mentions or links; still strip the invisible.
@@ -40,7 +40,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         None => {
             let mut text = format!("{} {}", emoji(alert), slack_escape(&clean(&alert.meaning)));
             if let Some(description) = &alert.description {
-                text.push_str(&format!("\n>{}", slack_escape(&clean(description))));
+                text.push_str(&format!("\n{}", slack_escape(&defang(&clean(description)))));
             }
             text
         }

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::text::{clean, defang, teams_escape, truncate};
-use super::{facts, Custom, Escape};
+use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const VALUE_MAX: usize = 1000;
@@ -28,7 +28,7 @@ fn esc(text: &str, max: usize) -> String {
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let title = custom
         .title(Escape::Teams)
-        .unwrap_or_else(|| esc(&alert.title, 200));
+        .unwrap_or_else(|| teams_escape(&truncate(&shown_title(alert), 200)));
     let text = custom.text(Escape::Teams).unwrap_or_else(|| {
         let mut text = esc(&alert.meaning, TEXT_MAX);
         if let Some(d) = &alert.description {

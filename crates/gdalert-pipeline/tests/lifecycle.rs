@@ -1,0 +1,438 @@
+//! The pipeline's promises, end to end through the engine with the in-memory
+//! store: one alert per real thing, updates only when they matter, resolved
+//! messages, and never a lost or doubled delivery.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::engine::Delivery;
+use gdalert_pipeline::{
+    Alert, Config, Decision, Destination, Lifecycle, MemoryStore, Outcome, Payload, Pipeline,
+    SendError, Sender,
+};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+const ROUTES: &str = r#"
+[settings]
+group_window = "15m"
+storm_threshold = 100
+
+[destinations.chat]
+kind = "stdout"
+
+[destinations.pager]
+kind = "stdout"
+
+[[routes]]
+name = "runtime"
+match = '{"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"], "detail": {"type": [{"wildcard": "*:Runtime/*"}]}}'
+destinations = ["chat", "pager"]
+
+[[routes]]
+name = "coverage"
+match = '{"detail-type": [{"prefix": "GuardDuty Runtime Protection"}]}'
+destinations = ["chat"]
+"#;
+
+fn pipeline(routes: &str) -> Pipeline {
+    Pipeline::new(Config::load("routes.toml", routes, &BTreeMap::new()).unwrap())
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-20T10:10:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Records what was sent; fails destinations named in `failing`.
+#[derive(Default)]
+struct Recorder {
+    sent: RefCell<Vec<(String, Alert)>>,
+    failing: RefCell<Vec<String>>,
+}
+
+impl Sender for Recorder {
+    fn send(
+        &self,
+        destination: &Destination,
+        alert: &Alert,
+        _payload: &Payload,
+    ) -> Result<String, SendError> {
+        if self.failing.borrow().contains(&destination.name) {
+            return Err(SendError {
+                retryable: true,
+                message: "HTTP 503".into(),
+            });
+        }
+        self.sent
+            .borrow_mut()
+            .push((destination.name.clone(), alert.clone()));
+        Ok(format!("receipt-{}", self.sent.borrow().len()))
+    }
+}
+
+struct Run {
+    pipeline: Pipeline,
+    store: MemoryStore,
+    sender: Recorder,
+}
+
+impl Run {
+    fn new(routes: &str) -> Run {
+        Run {
+            pipeline: pipeline(routes),
+            store: MemoryStore::new(),
+            sender: Recorder::default(),
+        }
+    }
+
+    fn event(&self, event: &Value, now: DateTime<Utc>) -> (Outcome, Vec<Delivery>) {
+        let text = event.to_string();
+        let parsed = GuardDutyEvent::from_json(&text).unwrap();
+        let node = gdalert_pattern::parse_event(&text).unwrap();
+        let outcome = self.pipeline.process(&self.store, &parsed, &node, now);
+        let deliveries = self
+            .pipeline
+            .deliver(&self.store, &outcome, &self.sender, "test", now);
+        (outcome, deliveries)
+    }
+
+    fn sent(&self) -> usize {
+        self.sender.sent.borrow().len()
+    }
+}
+
+fn decisions(outcome: &Outcome) -> Vec<(String, Decision)> {
+    outcome
+        .deliveries
+        .iter()
+        .map(|d| (d.destination.clone(), d.decision))
+        .collect()
+}
+
+fn republished(event: &Value, id: &str, count: u64, severity: f64) -> Value {
+    let mut e = event.clone();
+    e["id"] = json!(id);
+    e["detail"]["service"]["count"] = json!(count);
+    e["detail"]["severity"] = json!(severity);
+    e
+}
+
+#[test]
+fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
+    let run = Run::new(ROUTES);
+    let events = [
+        "runtime-fargate-c2-high.json",
+        "runtime-eks-reverse-shell-high.json",
+        "runtime-ec2-cryptominer-high.json",
+    ];
+    for name in events {
+        run.event(&fixture(name), t0());
+    }
+    assert_eq!(run.sent(), 6, "three findings to two destinations");
+    for name in events {
+        let (outcome, deliveries) = run.event(&fixture(name), t0() + Duration::minutes(1));
+        assert!(outcome.replayed);
+        assert!(
+            deliveries
+                .iter()
+                .all(|d| matches!(d, Delivery::AlreadyDelivered { .. })),
+            "{deliveries:?}"
+        );
+    }
+    assert_eq!(run.sent(), 6, "nothing more sent on the second replay");
+}
+
+#[test]
+fn a_count_bump_alone_is_suppressed_and_an_escalation_is_sent() {
+    let run = Run::new(ROUTES);
+    let first = fixture("runtime-fargate-docker-socket-medium.json");
+    let (outcome, _) = run.event(&first, t0());
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::New);
+    assert_eq!(run.sent(), 2);
+
+    let (outcome, _) = run.event(
+        &republished(&first, "bump-1", 5, 5.0),
+        t0() + Duration::minutes(15),
+    );
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Update);
+    assert!(
+        decisions(&outcome)
+            .iter()
+            .all(|(_, d)| *d == Decision::Suppressed),
+        "{outcome:?}"
+    );
+    assert_eq!(run.sent(), 2);
+
+    let (outcome, _) = run.event(
+        &republished(&first, "bump-2", 9, 8.0),
+        t0() + Duration::minutes(30),
+    );
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Escalation);
+    assert!(decisions(&outcome)
+        .iter()
+        .all(|(_, d)| *d == Decision::Sent));
+    assert_eq!(run.sent(), 4);
+    assert!(
+        outcome.deliveries[0].reason.contains("from Medium to High"),
+        "{}",
+        outcome.deliveries[0].reason
+    );
+    // The held-back update is reported in the next message.
+    assert_eq!(outcome.alert.suppressed_since_last, 1);
+}
+
+#[test]
+fn an_update_is_sent_again_after_the_repeat_interval() {
+    let run = Run::new(ROUTES);
+    let first = fixture("runtime-fargate-c2-high.json");
+    run.event(&first, t0());
+    let (outcome, _) = run.event(
+        &republished(&first, "later", 40, 8.0),
+        t0() + Duration::hours(25),
+    );
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Update);
+    assert!(
+        decisions(&outcome)
+            .iter()
+            .all(|(_, d)| *d == Decision::Sent),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_duration() {
+    let run = Run::new(ROUTES);
+    let mut unhealthy = fixture("runtime-protection-unhealthy-eks.real.json");
+    let (outcome, _) = run.event(&unhealthy, t0());
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Opened);
+    assert_eq!(run.sent(), 1);
+
+    unhealthy["id"] = json!("unhealthy-again");
+    let (outcome, _) = run.event(&unhealthy, t0() + Duration::minutes(30));
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Repeat);
+    assert_eq!(
+        decisions(&outcome),
+        vec![("chat".to_string(), Decision::Suppressed)]
+    );
+
+    let mut healthy = unhealthy.clone();
+    healthy["id"] = json!("healthy");
+    healthy["detail-type"] = json!("GuardDuty Runtime Protection Healthy");
+    healthy["detail"]["previousStatus"] = json!("Unhealthy");
+    healthy["detail"]["currentStatus"] = json!("Healthy");
+    let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(90));
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolved);
+    assert_eq!(outcome.alert.outage_secs, Some(90 * 60));
+    assert_eq!(run.sent(), 2);
+    let sent = run.sender.sent.borrow();
+    assert!(
+        sent[1]
+            .1
+            .title
+            .starts_with("Runtime protection restored: EKS eks-demo"),
+        "{}",
+        sent[1].1.title
+    );
+}
+
+#[test]
+fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
+    let routes = ROUTES.replace(
+        "storm_threshold = 100",
+        "storm_threshold = 100\nflap_hold = \"10m\"",
+    );
+    let run = Run::new(&routes);
+    let unhealthy = fixture("runtime-protection-unhealthy-eks.real.json");
+    run.event(&unhealthy, t0());
+    let mut healthy = unhealthy.clone();
+    healthy["id"] = json!("healthy-1");
+    healthy["detail"]["currentStatus"] = json!("Healthy");
+    let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(20));
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolving);
+    assert_eq!(
+        decisions(&outcome),
+        vec![("chat".to_string(), Decision::Grouped)]
+    );
+    assert!(
+        run.pipeline
+            .digest(&run.store, t0() + Duration::minutes(25))
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let due = run
+        .pipeline
+        .digest(&run.store, t0() + Duration::minutes(31))
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].alert.lifecycle, Lifecycle::Resolved);
+    assert_eq!(due[0].alert.outage_secs, Some(20 * 60));
+    assert!(
+        run.pipeline
+            .digest(&run.store, t0() + Duration::minutes(40))
+            .unwrap()
+            .is_empty(),
+        "sent once"
+    );
+}
+
+#[test]
+fn sample_and_archived_findings_follow_the_defaults() {
+    let run = Run::new(ROUTES);
+    let (outcome, _) = run.event(&fixture("runtime-eks-new-binary-low-sample.json"), t0());
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Sample);
+    assert!(decisions(&outcome)
+        .iter()
+        .all(|(_, d)| *d == Decision::Dropped));
+    assert!(outcome.deliveries[0].reason.contains("samples = true"));
+
+    let mut archived = fixture("runtime-fargate-c2-high.json");
+    archived["detail"]["service"]["archived"] = json!(true);
+    let (outcome, _) = run.event(&archived, t0());
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::Archived);
+    assert!(decisions(&outcome)
+        .iter()
+        .all(|(_, d)| *d == Decision::Dropped));
+    assert_eq!(run.sent(), 0);
+
+    // A route that opts in gets samples.
+    let opted = Run::new(&ROUTES.replace(
+        "destinations = [\"chat\", \"pager\"]",
+        "destinations = [\"chat\", \"pager\"]\nsamples = true",
+    ));
+    opted.event(&fixture("runtime-eks-new-binary-low-sample.json"), t0());
+    assert_eq!(opted.sent(), 2);
+}
+
+#[test]
+fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
+    let run = Run::new(ROUTES);
+    let first = fixture("runtime-fargate-c2-high.json");
+    run.event(&first, t0());
+    let mut second = first.clone();
+    second["id"] = json!("other-event");
+    second["detail"]["id"] = json!("another-finding-same-type-same-cluster");
+    let (outcome, _) = run.event(&second, t0() + Duration::minutes(2));
+    assert_eq!(outcome.alert.lifecycle, Lifecycle::New);
+    assert!(
+        decisions(&outcome)
+            .iter()
+            .all(|(_, d)| *d == Decision::Grouped),
+        "{outcome:?}"
+    );
+    assert_eq!(run.sent(), 2);
+
+    let digests = run
+        .pipeline
+        .digest(&run.store, t0() + Duration::minutes(16))
+        .unwrap();
+    assert_eq!(digests.len(), 1);
+    assert_eq!(digests[0].alert.suppressed_since_last, 1);
+    assert!(
+        digests[0].alert.title.starts_with("1 more alert(s) like:"),
+        "{}",
+        digests[0].alert.title
+    );
+    assert_eq!(digests[0].deliveries.len(), 2);
+    assert!(run
+        .pipeline
+        .digest(&run.store, t0() + Duration::minutes(17))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn the_storm_guard_switches_a_destination_to_a_digest() {
+    let routes = ROUTES
+        .replace("storm_threshold = 100", "storm_threshold = 2")
+        .replace("group_window = \"15m\"", "group_window = \"0s\"");
+    let run = Run::new(&routes);
+    let base = fixture("runtime-fargate-c2-high.json");
+    for i in 0..5 {
+        let mut e = base.clone();
+        e["id"] = json!(format!("storm-{i}"));
+        e["detail"]["id"] = json!(format!("finding-{i}"));
+        run.event(&e, t0() + Duration::seconds(i));
+    }
+    assert_eq!(run.sent(), 4, "two per destination, then held");
+    let digests = run
+        .pipeline
+        .digest(&run.store, t0() + Duration::hours(1))
+        .unwrap();
+    let storm: Vec<_> = digests
+        .iter()
+        .filter(|o| o.alert.title.starts_with("Alert storm"))
+        .collect();
+    assert_eq!(storm.len(), 2, "one storm digest per destination");
+    assert_eq!(storm[0].alert.suppressed_since_last, 3);
+}
+
+#[test]
+fn a_failed_destination_is_retried_without_reposting_the_ones_that_worked() {
+    let run = Run::new(ROUTES);
+    run.sender.failing.borrow_mut().push("pager".into());
+    let event = fixture("runtime-eks-reverse-shell-high.json");
+    let (_, deliveries) = run.event(&event, t0());
+    assert!(matches!(deliveries[0], Delivery::Delivered { .. }));
+    assert!(matches!(&deliveries[1], Delivery::Failed(e) if e.retryable));
+    // EventBridge retries the same event.
+    run.sender.failing.borrow_mut().clear();
+    let (outcome, deliveries) = run.event(&event, t0() + Duration::minutes(1));
+    assert!(outcome.replayed);
+    assert!(
+        matches!(deliveries[0], Delivery::AlreadyDelivered { .. }),
+        "{deliveries:?}"
+    );
+    assert!(
+        matches!(deliveries[1], Delivery::Delivered { .. }),
+        "{deliveries:?}"
+    );
+    let sent = run.sender.sent.borrow();
+    assert_eq!(sent.iter().filter(|(d, _)| d == "chat").count(), 1);
+    assert_eq!(sent.iter().filter(|(d, _)| d == "pager").count(), 1);
+}
+
+#[test]
+fn a_store_outage_delivers_anyway_and_says_dedupe_is_unavailable() {
+    let run = Run::new(ROUTES);
+    run.store.set_down(true);
+    let (outcome, deliveries) = run.event(&fixture("runtime-fargate-c2-high.json"), t0());
+    assert!(outcome.alert.dedupe_unavailable);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| matches!(d, Delivery::Delivered { .. })),
+        "{deliveries:?}"
+    );
+    assert!(run
+        .sender
+        .sent
+        .borrow()
+        .iter()
+        .all(|(_, a)| a.dedupe_unavailable));
+}
+
+#[test]
+fn an_event_no_route_takes_reaches_the_fallback_or_is_reported_unrouted() {
+    let run = Run::new(ROUTES);
+    let (outcome, _) = run.event(&fixture("ec2-recon-portprobe.json"), t0());
+    assert!(outcome.deliveries.is_empty());
+    let with_fallback = Run::new(&format!(
+        "{ROUTES}\n[[routes]]\nname = \"rest\"\nfallback = true\ndestinations = [\"chat\"]\n"
+    ));
+    let (outcome, _) = with_fallback.event(&fixture("ec2-recon-portprobe.json"), t0());
+    assert_eq!(outcome.deliveries.len(), 1);
+    assert_eq!(outcome.deliveries[0].route, "rest");
+}

@@ -1,0 +1,458 @@
+//! Renderers: golden files for the shipped fixtures, and an adversarial
+//! corpus every renderer must survive (mentions, fake links, HTML, bidi
+//! tricks, terminal escapes, a 100 KB command line).
+//!
+//! Golden files live in `tests/golden/`; after an intended change, run with
+//! `GDALERT_BLESS=1` and review the diff.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::alert::{enrich, EnrichOptions};
+use gdalert_pipeline::{render, Config, Lifecycle, Payload};
+use serde_json::{json, Value};
+
+const ALL_KINDS: &str = r#"
+[accounts]
+"111122223333" = "payments-prod"
+
+[destinations.slack]
+kind = "slack"
+webhook_url_secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:gdalert/slack-AbCdEf"
+
+[destinations.teams]
+kind = "teams"
+webhook_url_secret = "/gdalert/teams-webhook"
+
+[destinations.email]
+kind = "email"
+to = ["secops@example.com"]
+from = "gdalert@example.com"
+
+[destinations.sns]
+kind = "sns"
+topic_arn = "arn:aws:sns:eu-west-1:111122223333:gdalert-alerts"
+
+[destinations.pagerduty]
+kind = "pagerduty"
+routing_key_secret = "/gdalert/pagerduty"
+
+[destinations.webhook]
+kind = "webhook"
+url = "https://soar.example.com/hooks/gdalert"
+hmac_secret = "/gdalert/webhook-hmac"
+
+[destinations.eventbridge]
+kind = "eventbridge"
+
+[destinations.stdout]
+kind = "stdout"
+
+[[routes]]
+name = "all"
+destinations = ["slack", "teams", "email", "sns", "pagerduty", "webhook", "eventbridge", "stdout"]
+"#;
+
+fn config() -> Config {
+    Config::load("routes.toml", ALL_KINDS, &BTreeMap::new()).unwrap()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("../../tests/fixtures/events").join(name)).unwrap(),
+    )
+    .unwrap()
+}
+
+fn alert_for(event: &Value, lifecycle: Lifecycle) -> gdalert_pipeline::Alert {
+    let options = EnrichOptions {
+        account_names: config().accounts.clone(),
+    };
+    enrich(
+        &GuardDutyEvent::from_value(event.clone()).unwrap(),
+        lifecycle,
+        &options,
+    )
+}
+
+fn payload_value(payload: &Payload) -> Value {
+    serde_json::to_value(payload).unwrap()
+}
+
+#[test]
+fn golden_payloads_for_the_fixtures() {
+    let config = config();
+    let cases = [
+        ("runtime-fargate-c2-high.json", Lifecycle::New),
+        ("runtime-eks-reverse-shell-high.json", Lifecycle::Escalation),
+        ("runtime-ec2-cryptominer-high.json", Lifecycle::New),
+        (
+            "runtime-protection-unhealthy-ecs-fargate.real.json",
+            Lifecycle::Opened,
+        ),
+        (
+            "runtime-protection-healthy-ec2.real.json",
+            Lifecycle::Resolved,
+        ),
+    ];
+    let bless = std::env::var_os("GDALERT_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (name, lifecycle) in cases {
+        let alert = alert_for(&fixture(name), lifecycle);
+        let mut rendered = serde_json::Map::new();
+        for (dest_name, destination) in &config.destinations {
+            rendered.insert(
+                dest_name.clone(),
+                payload_value(&render(&alert, destination).unwrap()),
+            );
+        }
+        let got = serde_json::to_string_pretty(&Value::Object(rendered)).unwrap() + "\n";
+        let path = root()
+            .join("tests/golden")
+            .join(name.replace(".json", ".payloads.json"));
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if want != got {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "rendered payloads differ from golden files (GDALERT_BLESS=1 to update after review): {stale:?}");
+}
+
+/// Text an attacker can put in a finding.
+fn hostile() -> Vec<(&'static str, String)> {
+    vec![
+        ("mention", "<!channel> <!here> <!everyone> <@U024BE7LH> <#C123|general> @here".into()),
+        ("slack link", "<http://evil.example/login|Open the GuardDuty console>".into()),
+        ("markdown link", "[Open the console](http://evil.example/login) ![img](http://evil.example/p.png)".into()),
+        ("html", "<script>alert(1)</script><img src=x onerror=alert(2)><a href=\"http://evil.example\">click</a>".into()),
+        ("bidi", "/tmp/\u{202E}hs.exe\u{202C} \u{2066}x\u{2069} zero\u{200B}width\u{FEFF}".into()),
+        ("terminal", "\x1b[2J\x1b]0;owned\x07 \r\nfake line".into()),
+        ("json breaker", "\"}]}\\\",\"admin\":true,\"x\":\"".into()),
+        ("emoji and formatting", "*bold* _it_ ~strike~ `code` ```block``` :skull: &amp; &lt;".into()),
+        ("long", format!("bash -c '{}'", "A".repeat(100 * 1024))),
+    ]
+}
+
+fn hostile_event(text: &str) -> Value {
+    let mut event = fixture("runtime-fargate-c2-high.json");
+    let process = &mut event["detail"]["service"]["runtimeDetails"]["process"];
+    process["name"] = json!(text);
+    process["executablePath"] = json!(format!("/tmp/{text}"));
+    process["lineage"][0]["name"] = json!(text);
+    event["detail"]["service"]["runtimeDetails"]["context"] =
+        json!({"commandLineExample": text, "scriptPath": text, "toolName": text});
+    event["detail"]["service"]["action"] =
+        json!({"dnsRequestAction": {"domain": format!("evil.example {text}")}});
+    event["detail"]["resource"]["ecsClusterDetails"]["taskDetails"]["containers"][0]["image"] =
+        json!(text);
+    event["detail"]["resource"]["ecsClusterDetails"]["taskDetails"]["group"] =
+        json!(format!("service:{text}"));
+    event["detail"]["description"] = json!(text);
+    event
+}
+
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+fn assert_no_invisible(kind: &str, case: &str, text: &str) {
+    for bad in [
+        '\u{202E}', '\u{202C}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{FEFF}', '\x1b', '\x07',
+    ] {
+        assert!(!text.contains(bad), "{kind}/{case}: {bad:?} survived");
+    }
+}
+
+#[test]
+fn every_renderer_survives_the_adversarial_corpus() {
+    let config = config();
+    for (case, text) in hostile() {
+        let alert = alert_for(&hostile_event(&text), Lifecycle::New);
+        for (name, destination) in &config.destinations {
+            let payload = render(&alert, destination).unwrap();
+            match (name.as_str(), &payload) {
+                ("slack", Payload::Json { body }) => check_slack(case, body),
+                ("teams", Payload::Json { body }) => check_teams(case, body),
+                (
+                    "email",
+                    Payload::Email {
+                        subject,
+                        text,
+                        html,
+                    },
+                ) => {
+                    assert!(
+                        !subject.contains('\n') && subject.chars().count() <= 200,
+                        "email/{case}: subject {subject:?}"
+                    );
+                    check_html(case, html);
+                    assert_no_invisible("email", case, text);
+                    assert_no_invisible("email", case, html);
+                    assert!(
+                        !text.contains("http://evil"),
+                        "email/{case}: live link in text"
+                    );
+                }
+                (
+                    "sns",
+                    Payload::Sns {
+                        subject,
+                        message,
+                        attributes,
+                    },
+                ) => {
+                    assert!(
+                        subject.is_ascii()
+                            && subject.len() < 100
+                            && !subject.chars().any(|c| c.is_control()),
+                        "sns/{case}: {subject:?}"
+                    );
+                    assert!(message.len() < 256 * 1024, "sns/{case}: message too big");
+                    for key in [
+                        "severity",
+                        "type",
+                        "account",
+                        "region",
+                        "cluster",
+                        "lifecycle",
+                    ] {
+                        let v = attributes
+                            .get(key)
+                            .unwrap_or_else(|| panic!("sns/{case}: attribute {key} missing"));
+                        assert!(
+                            !v.is_empty() && !v.chars().any(|c| c.is_control()),
+                            "sns/{case}: {key}={v:?}"
+                        );
+                    }
+                    assert_no_invisible("sns", case, message);
+                }
+                ("pagerduty", Payload::Json { body }) => {
+                    let summary = body["payload"]["summary"].as_str().unwrap();
+                    assert!(
+                        summary.chars().count() <= 1024,
+                        "pagerduty/{case}: summary too long"
+                    );
+                    assert!(
+                        body.get("routing_key").is_none(),
+                        "the routing key is the sender's to add"
+                    );
+                    assert!(
+                        body.to_string().len() < 512 * 1024,
+                        "pagerduty/{case}: body over 512 KB"
+                    );
+                    assert!(!summary.contains("http://evil"));
+                }
+                ("webhook" | "eventbridge", Payload::Json { body }) => {
+                    let reparsed: Value = serde_json::from_str(&body.to_string()).unwrap();
+                    assert_eq!(&reparsed, body);
+                    if name == "eventbridge" {
+                        let detail: Value =
+                            serde_json::from_str(body["Detail"].as_str().unwrap()).unwrap();
+                        assert_eq!(detail["version"], "gdalert.alert/v1");
+                        assert!(
+                            body.to_string().len() < 256 * 1024,
+                            "eventbridge/{case}: entry over 256 KB"
+                        );
+                    }
+                    let mut all = Vec::new();
+                    strings(body, &mut all);
+                    all.iter().for_each(|s| assert_no_invisible(name, case, s));
+                }
+                ("stdout", Payload::Text { text }) => assert_no_invisible("stdout", case, text),
+                (other, payload) => panic!("unexpected payload for {other}: {payload:?}"),
+            }
+        }
+    }
+}
+
+fn check_slack(case: &str, body: &Value) {
+    let blocks = body["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= 50, "slack/{case}: {} blocks", blocks.len());
+    let mut mrkdwn = vec![body["text"].as_str().unwrap().to_string()];
+    for block in blocks {
+        match block["type"].as_str().unwrap() {
+            "header" => assert!(
+                block["text"]["text"].as_str().unwrap().chars().count() <= 150,
+                "slack/{case}: header too long"
+            ),
+            "section" => {
+                if let Some(text) = block["text"]["text"].as_str() {
+                    assert!(
+                        text.chars().count() <= 3000,
+                        "slack/{case}: section text too long"
+                    );
+                    mrkdwn.push(text.to_string());
+                }
+                if let Some(fields) = block["fields"].as_array() {
+                    assert!(fields.len() <= 10, "slack/{case}: {} fields", fields.len());
+                    for f in fields {
+                        let t = f["text"].as_str().unwrap();
+                        assert!(t.chars().count() <= 2000, "slack/{case}: field too long");
+                        mrkdwn.push(t.to_string());
+                    }
+                }
+            }
+            "context" => block["elements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .for_each(|e| mrkdwn.push(e["text"].as_str().unwrap().to_string())),
+            _ => {}
+        }
+    }
+    for text in &mrkdwn {
+        // Slack's control sequences all start with '<': none may reach Slack unescaped.
+        assert!(
+            !text.contains('<') && !text.contains('>'),
+            "slack/{case}: control sequence in {text:.200}"
+        );
+        assert!(
+            !text.contains("http://evil"),
+            "slack/{case}: live link in {text:.200}"
+        );
+        assert_no_invisible("slack", case, text);
+    }
+    let mut all = Vec::new();
+    strings(body, &mut all);
+    all.iter()
+        .for_each(|s| assert_no_invisible("slack", case, s));
+    assert_eq!(body["unfurl_links"], false);
+}
+
+fn check_teams(case: &str, body: &Value) {
+    let size = body.to_string().len();
+    assert!(size < 28 * 1024, "teams/{case}: card is {size} bytes");
+    let card = &body["attachments"][0]["content"];
+    assert_eq!(card["version"], "1.4");
+    let mut all = Vec::new();
+    strings(&card["body"], &mut all);
+    for text in &all {
+        assert!(
+            !text.contains("](http"),
+            "teams/{case}: markdown link in {text:.200}"
+        );
+        assert!(
+            !text.contains("<script") && !text.contains("<a "),
+            "teams/{case}: HTML in {text:.200}"
+        );
+        assert!(
+            !text.contains("http://evil"),
+            "teams/{case}: live link in {text:.200}"
+        );
+        assert_no_invisible("teams", case, text);
+    }
+}
+
+fn check_html(case: &str, html: &str) {
+    let lower = html.to_ascii_lowercase();
+    assert!(
+        !lower.contains("<script") && !lower.contains("<img"),
+        "email/{case}: HTML injected"
+    );
+    assert!(
+        !lower.contains("href=\"http://evil"),
+        "email/{case}: attacker link"
+    );
+    assert!(!lower.contains("http://evil"), "email/{case}: live link");
+    // Only our own tags: count them.
+    let allowed = [
+        "<!doctype",
+        "<html",
+        "</html",
+        "<body",
+        "</body",
+        "<h2",
+        "</h2",
+        "<h3",
+        "</h3",
+        "<p",
+        "</p",
+        "<em",
+        "</em",
+        "<table",
+        "</table",
+        "<tr",
+        "</tr",
+        "<th",
+        "</th",
+        "<td",
+        "</td",
+        "<code",
+        "</code",
+        "<ol",
+        "</ol",
+        "<ul",
+        "</ul",
+        "<li",
+        "</li",
+        "<a href=\"https://",
+        "</a",
+    ];
+    for (i, _) in lower.match_indices('<') {
+        assert!(
+            allowed.iter().any(|tag| lower[i..].starts_with(tag)),
+            "email/{case}: unexpected tag at {:.60}",
+            &html[i..]
+        );
+    }
+}
+
+#[test]
+fn template_overrides_cannot_skip_escaping() {
+    let text = ALL_KINDS.replace(
+        "[destinations.slack]\nkind = \"slack\"",
+        "[destinations.slack]\nkind = \"slack\"\ntemplates = { title = \"{{ alert.resource.process.name|safe }} on {{ alert.resource.cluster }}\", text = \"cmd: {{ alert.resource.process.command_line }}\" }",
+    );
+    let config = Config::load("routes.toml", &text, &BTreeMap::new()).unwrap();
+    let alert = alert_for(
+        &hostile_event("<!channel> <http://evil.example|x>"),
+        Lifecycle::New,
+    );
+    let Payload::Json { body } = render(&alert, &config.destinations["slack"]).unwrap() else {
+        panic!()
+    };
+    let fallback = body["text"].as_str().unwrap();
+    assert!(fallback.starts_with("&lt;!channel&gt;"), "{fallback}");
+    assert!(!fallback.contains("http://"), "{fallback}");
+    let section = body["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert!(section.starts_with("cmd: &lt;!channel&gt;"), "{section}");
+}
+
+#[test]
+fn pagerduty_resolves_coverage_with_the_same_dedup_key() {
+    let config = config();
+    let unhealthy = fixture("runtime-protection-unhealthy-ecs-fargate.real.json");
+    let mut healthy = unhealthy.clone();
+    healthy["detail-type"] = json!("GuardDuty Runtime Protection Healthy");
+    healthy["detail"]["currentStatus"] = json!("Healthy");
+    let pd = &config.destinations["pagerduty"];
+    let Payload::Json { body: trigger } =
+        render(&alert_for(&unhealthy, Lifecycle::Opened), pd).unwrap()
+    else {
+        panic!()
+    };
+    let Payload::Json { body: resolve } =
+        render(&alert_for(&healthy, Lifecycle::Resolved), pd).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(trigger["event_action"], "trigger");
+    assert_eq!(resolve["event_action"], "resolve");
+    assert_eq!(trigger["dedup_key"], resolve["dedup_key"]);
+}
