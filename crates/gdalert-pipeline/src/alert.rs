@@ -352,7 +352,7 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
             alert.triage = match alert.kind {
                 AlertKind::CoverageRestored => Vec::new(),
                 _ => vec![
-                    "Read the issue below: it names what broke (agent, VPC endpoint, permissions, add-on).".into(),
+                    "Read the reported issue: it names what broke (agent, VPC endpoint, permissions, add-on).".into(),
                     "Check the GuardDuty Runtime coverage page for this resource.".into(),
                     "Fix the cause; gdalert sends a resolved message when coverage returns.".into(),
                 ],

@@ -16,6 +16,7 @@ pub mod config;
 pub mod engine;
 pub mod lifecycle;
 pub mod render;
+pub mod samples;
 pub mod store;
 
 pub use alert::{Alert, AlertKind, Band};

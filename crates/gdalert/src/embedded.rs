@@ -32,3 +32,6 @@ pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
     "eks-auditlog-malicious-ip-caller.real.json",
     "ec2-recon-portprobe.json",
 );
+
+/// `patterns/routes.toml`: the shipped routes (console output only).
+pub const ROUTES: (&str, &str) = ("routes.toml", include_str!("../../../patterns/routes.toml"));

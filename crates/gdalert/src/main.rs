@@ -1,7 +1,14 @@
-//! `gdalert`: command-line tools for gdalert's pattern files.
+//! `gdalert`: run the alert pipeline locally, and the tools security teams
+//! use on their pattern and route files.
 
 mod embedded;
+mod local;
 mod patterns;
+mod render;
+mod replay;
+mod route_tests;
+mod samples;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -20,6 +27,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the alert pipeline on events, locally (the main job).
+    Replay(replay::ReplayArgs),
+    /// Print the exact payload a destination would get for an event.
+    Render(render::RenderArgs),
+    /// Write sample events for every runtime finding type.
+    Samples(samples::SamplesArgs),
+    /// Run route fixtures (event → expected routes, destinations, decisions).
+    Test(route_tests::TestArgs),
+    /// Check patterns, routes and destinations together.
+    Validate(validate::ValidateArgs),
     /// Check, test and run EventBridge event patterns.
     #[command(subcommand)]
     Patterns(patterns::PatternsCommand),
@@ -28,6 +45,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Replay(args) => replay::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Samples(args) => samples::run(args),
+        Command::Test(args) => route_tests::run(args),
+        Command::Validate(args) => validate::run(args),
         Command::Patterns(cmd) => patterns::run(cmd),
     };
     match result {

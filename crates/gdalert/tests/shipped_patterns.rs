@@ -22,6 +22,7 @@ fn matching(event: &str) -> Vec<String> {
     let mut entries: Vec<_> = std::fs::read_dir(root().join("patterns"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     entries.sort();
     for path in entries {

@@ -1,0 +1,198 @@
+//! What every local command shares: finding the configuration, reading
+//! events from files, directories, JSON Lines or stdin, and the senders that
+//! need no network (`stdout`, `file`).
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use gdalert_pipeline::{Alert, Config, Destination, DestinationKind, Payload, SendError, Sender};
+
+use crate::embedded;
+
+/// Where the configuration came from, for messages.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: String,
+}
+
+/// Reads `DIR/routes.toml` and `DIR/*.json`; with no `dir`, `patterns/` if
+/// it exists here, else the configuration built into the binary.
+pub fn load_config(dir: Option<&Path>) -> Result<Loaded> {
+    let dir = match dir {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => Some(PathBuf::from("patterns")).filter(|d| d.join("routes.toml").is_file()),
+    };
+    let Some(dir) = dir else {
+        let patterns: BTreeMap<String, String> = embedded::PATTERNS
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let (name, text) = embedded::ROUTES;
+        let config = Config::load(&format!("(built in) patterns/{name}"), text, &patterns)?;
+        return Ok(Loaded {
+            config,
+            source: "built-in patterns/routes.toml".into(),
+        });
+    };
+    let routes = dir.join("routes.toml");
+    let text = std::fs::read_to_string(&routes)
+        .with_context(|| format!("cannot read {}", routes.display()))?;
+    let mut patterns = BTreeMap::new();
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            patterns.insert(name, text);
+        }
+    }
+    let config = Config::load(&routes.display().to_string(), &text, &patterns)?;
+    Ok(Loaded {
+        config,
+        source: routes.display().to_string(),
+    })
+}
+
+/// One event's text and where it came from (`file:line`).
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub origin: String,
+    pub text: String,
+}
+
+/// Reads events: files (one JSON event, a JSON array of events, or JSON
+/// Lines), directories (their `*.json` and `*.jsonl`, sorted), `-` for stdin.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read stdin")?;
+            split_events("stdin", &text, &mut inputs);
+        } else if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+                .collect();
+            files.sort();
+            for file in files {
+                read_file(&file, &mut inputs)?;
+            }
+        } else {
+            read_file(path, &mut inputs)?;
+        }
+    }
+    Ok(inputs)
+}
+
+fn read_file(path: &Path, inputs: &mut Vec<Input>) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    split_events(&path.display().to_string(), &text, inputs);
+    Ok(())
+}
+
+/// One document, an array of documents, or one document per line.
+pub fn split_events(origin: &str, text: &str, inputs: &mut Vec<Input>) {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        if let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(text) {
+            for (i, item) in items.into_iter().enumerate() {
+                inputs.push(Input {
+                    origin: format!("{origin}[{i}]"),
+                    text: item.to_string(),
+                });
+            }
+            return;
+        }
+    }
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let one_document =
+        lines.len() <= 1 || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    if one_document {
+        inputs.push(Input {
+            origin: origin.to_string(),
+            text: text.to_string(),
+        });
+    } else {
+        for (n, line) in lines {
+            inputs.push(Input {
+                origin: format!("{origin}:{}", n + 1),
+                text: line.to_string(),
+            });
+        }
+    }
+}
+
+/// Delivers to `stdout` (the caller prints) and `file` (appends a JSON line);
+/// refuses remote kinds, which need the delivery build.
+#[derive(Debug, Default)]
+pub struct LocalSender;
+
+impl Sender for LocalSender {
+    fn send(
+        &self,
+        destination: &Destination,
+        _alert: &Alert,
+        payload: &Payload,
+    ) -> Result<String, SendError> {
+        match destination.kind {
+            DestinationKind::Stdout => Ok("stdout".into()),
+            DestinationKind::File => {
+                let path = destination
+                    .path
+                    .as_deref()
+                    .unwrap_or("gdalert-alerts.jsonl");
+                let line = serde_json::to_string(payload).map_err(|e| SendError {
+                    retryable: false,
+                    message: e.to_string(),
+                })?;
+                let mut file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| SendError {
+                        retryable: true,
+                        message: format!("cannot open {path}: {e}"),
+                    })?;
+                writeln!(file, "{line}").map_err(|e| SendError {
+                    retryable: true,
+                    message: format!("cannot write {path}: {e}"),
+                })?;
+                Ok(format!("file:{path}"))
+            }
+            kind => Err(SendError {
+                retryable: false,
+                message: format!(
+                    "this gdalert build has no {} sender; run with --dry-run to see the payload",
+                    kind.as_str()
+                ),
+            }),
+        }
+    }
+}
+
+/// Fails unless `path` names something that exists (for clearer errors).
+pub fn must_exist(path: &Path) -> Result<()> {
+    if path.as_os_str() != "-" && !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `gdalert render EVENT --destination NAME`: the exact payload a destination
+//! would receive for an event, as a first alert (no state involved).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::alert::enrich;
+use gdalert_pipeline::{render, Lifecycle, Payload};
+
+use crate::local;
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// An event file (JSON).
+    event: PathBuf,
+    /// A destination name from routes.toml.
+    #[arg(long)]
+    destination: String,
+    /// Directory with routes.toml (default: `patterns/` or the built-in one).
+    #[arg(long)]
+    patterns: Option<PathBuf>,
+}
+
+pub fn run(args: RenderArgs) -> Result<ExitCode> {
+    let loaded = local::load_config(args.patterns.as_deref())?;
+    let config = loaded.config;
+    let destination = config.destinations.get(&args.destination).ok_or_else(|| {
+        let known: Vec<&str> = config.destinations.keys().map(String::as_str).collect();
+        anyhow!(
+            "no destination {:?} in {} (defined: {})",
+            args.destination,
+            loaded.source,
+            known.join(", ")
+        )
+    })?;
+    let text = std::fs::read_to_string(&args.event)
+        .with_context(|| format!("cannot read {}", args.event.display()))?;
+    let event = GuardDutyEvent::from_json(&text)
+        .with_context(|| format!("{} is not a GuardDuty event", args.event.display()))?;
+    let lifecycle = match (event.finding(), event.coverage()) {
+        (Some(f), _) if f.service.archived => Lifecycle::Archived,
+        (Some(f), _) if f.is_sample() => Lifecycle::Sample,
+        (Some(_), _) => Lifecycle::New,
+        (None, Some(c)) if c.current_status == gdalert_event::ProtectionStatus::Healthy => {
+            Lifecycle::Resolved
+        }
+        (None, Some(_)) => Lifecycle::Opened,
+        (None, None) => Lifecycle::Other,
+    };
+    let alert = enrich(&event, lifecycle, &config.enrich_options());
+    let payload = render(&alert, destination)?;
+    match payload {
+        Payload::Text { text } => print!("{text}"),
+        Payload::Json { body } => println!("{}", serde_json::to_string_pretty(&body)?),
+        other => println!("{}", serde_json::to_string_pretty(&other)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,390 @@
+//! `gdalert replay`: the main job, locally. Runs exactly the pipeline the
+//! Lambda functions run (route, classify, dedupe, group, render, deliver)
+//! with the embedded store, and prints what happened to every alert.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::engine::Delivery;
+use gdalert_pipeline::store::Store;
+use gdalert_pipeline::{render, Decided, Decision, MemoryStore, Outcome, Payload, Pipeline};
+use gdalert_store_sqlite::SqliteStore;
+use serde_json::json;
+
+use crate::embedded;
+use crate::local::{self, Input, LocalSender};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable block per delivery.
+    Text,
+    /// One JSON object per line per delivery.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Clock {
+    /// "Now" is each event's own time: replays of old events behave as they did live.
+    Event,
+    /// "Now" is the wall clock.
+    Wall,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Event files, directories, JSON Lines files, or `-` for stdin.
+    /// With none, replays the sample events built into gdalert.
+    events: Vec<PathBuf>,
+    /// Directory with routes.toml and pattern files (default: `patterns/` if
+    /// present, else the built-in configuration).
+    #[arg(long)]
+    patterns: Option<PathBuf>,
+    /// State file (SQLite). Replaying into the same file remembers what was sent.
+    #[arg(long, default_value = ".gdalert/state.db", conflicts_with = "fresh")]
+    store: PathBuf,
+    /// Keep state in memory only: every run starts from nothing.
+    #[arg(long)]
+    fresh: bool,
+    /// Print payloads for remote destinations instead of sending them (the
+    /// default when the configuration has no local destination to deliver to).
+    #[arg(long, conflicts_with = "deliver")]
+    dry_run: bool,
+    /// Deliver to every destination, remote ones included.
+    #[arg(long)]
+    deliver: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[arg(long, value_enum, default_value = "event")]
+    clock: Clock,
+    /// At the end, send every pending group/storm digest and held resolved
+    /// message, as if their windows had passed.
+    #[arg(long)]
+    flush: bool,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    events: usize,
+    invalid: usize,
+    sent: usize,
+    suppressed: usize,
+    grouped: usize,
+    dropped: usize,
+    failed: usize,
+}
+
+struct Printer<'a> {
+    format: Format,
+    out: std::io::StdoutLock<'a>,
+}
+
+impl Printer<'_> {
+    fn event_header(&mut self, outcome: &Outcome) -> std::io::Result<()> {
+        if self.format != Format::Text {
+            return Ok(());
+        }
+        let finding = outcome
+            .alert
+            .finding_id
+            .as_deref()
+            .map(|f| format!(" · finding {f}"))
+            .unwrap_or_default();
+        writeln!(
+            self.out,
+            "── {}{finding} · {}",
+            outcome.alert.event_id,
+            outcome.alert.lifecycle.as_str()
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        outcome: &Outcome,
+        route: &str,
+        destination: &str,
+        decision: &str,
+        reason: &str,
+        payload: Option<&Payload>,
+    ) -> std::io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let line = json!({
+                    "event_id": outcome.alert.event_id,
+                    "finding_id": outcome.alert.finding_id,
+                    "lifecycle": outcome.alert.lifecycle.as_str(),
+                    "route": route,
+                    "destination": destination,
+                    "decision": decision,
+                    "reason": reason,
+                    "payload": payload,
+                });
+                writeln!(self.out, "{line}")
+            }
+            Format::Text => {
+                writeln!(
+                    self.out,
+                    "   {route} → {destination}: {decision} ({reason})"
+                )?;
+                match payload {
+                    Some(Payload::Text { text }) => write!(self.out, "{text}"),
+                    Some(other) => {
+                        let pretty = serde_json::to_string_pretty(other).unwrap_or_default();
+                        for l in pretty.lines() {
+                            writeln!(self.out, "      {l}")?;
+                        }
+                        Ok(())
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    let loaded = local::load_config(args.patterns.as_deref())?;
+    let dry_run = !args.deliver;
+    let inputs = if args.events.is_empty() {
+        embedded::SAMPLE_EVENTS
+            .iter()
+            .map(|(name, text)| Input {
+                origin: format!("(built in) tests/fixtures/events/{name}"),
+                text: text.to_string(),
+            })
+            .collect()
+    } else {
+        for path in &args.events {
+            local::must_exist(path)?;
+        }
+        local::read_inputs(&args.events)?
+    };
+    let has_remote = loaded.config.has_remote_destination();
+    let pipeline = Pipeline::new(loaded.config);
+    let memory;
+    let sqlite;
+    let store: &dyn Store = if args.fresh {
+        memory = MemoryStore::new();
+        &memory
+    } else {
+        sqlite = SqliteStore::open(&args.store)?;
+        &sqlite
+    };
+    let owner = format!("gdalert-replay-{}", std::process::id());
+    let progress = (std::io::stderr().is_terminal() && inputs.len() > 1000)
+        .then(|| indicatif::ProgressBar::new(inputs.len() as u64));
+
+    let stdout = std::io::stdout();
+    let mut printer = Printer {
+        format: args.format,
+        out: stdout.lock(),
+    };
+    let mut tally = Tally::default();
+    let mut clock: Option<DateTime<Utc>> = None;
+    let mut last_digest: Option<DateTime<Utc>> = None;
+    for input in &inputs {
+        if let Some(p) = &progress {
+            p.inc(1);
+        }
+        tally.events += 1;
+        let event = match GuardDutyEvent::from_json(&input.text) {
+            Ok(event) => event,
+            Err(e) => {
+                tally.invalid += 1;
+                eprintln!("{}: skipped, not a GuardDuty event: {e}", input.origin);
+                continue;
+            }
+        };
+        let node = match gdalert_pattern::parse_event(&input.text) {
+            Ok(node) => node,
+            Err(e) => {
+                tally.invalid += 1;
+                eprintln!("{}: skipped: {e}", input.origin);
+                continue;
+            }
+        };
+        let now = match args.clock {
+            Clock::Wall => Utc::now(),
+            Clock::Event => {
+                let t = event
+                    .time
+                    .map(|t| t.0)
+                    .or_else(|| event.finding().and_then(|f| f.updated_at).map(|t| t.0))
+                    .unwrap_or_else(Utc::now);
+                let now = clock.map_or(t, |c| c.max(t));
+                clock = Some(now);
+                now
+            }
+        };
+        if last_digest.is_none_or(|d| now - d >= chrono::Duration::minutes(1)) {
+            digest(
+                &pipeline,
+                store,
+                now,
+                &owner,
+                dry_run,
+                &mut printer,
+                &mut tally,
+            )?;
+            last_digest = Some(now);
+        }
+        let outcome = pipeline.process(store, &event, &node, now);
+        report(
+            &pipeline,
+            store,
+            &outcome,
+            now,
+            &owner,
+            dry_run,
+            &mut printer,
+            &mut tally,
+        )?;
+    }
+    let end = if args.flush {
+        DateTime::<Utc>::MAX_UTC - chrono::Duration::days(400)
+    } else {
+        clock.unwrap_or_else(Utc::now)
+    };
+    digest(
+        &pipeline,
+        store,
+        end,
+        &owner,
+        dry_run,
+        &mut printer,
+        &mut tally,
+    )?;
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    let where_ = if args.fresh {
+        "in memory".to_string()
+    } else {
+        args.store.display().to_string()
+    };
+    eprintln!(
+        "replayed {} event(s) with {}: {} sent, {} suppressed, {} grouped, {} dropped, {} failed, {} invalid (state {where_}{})",
+        tally.events,
+        loaded.source,
+        tally.sent,
+        tally.suppressed,
+        tally.grouped,
+        tally.dropped,
+        tally.failed,
+        tally.invalid,
+        if dry_run && has_remote { "; dry run: remote destinations not contacted" } else { "" },
+    );
+    Ok(if tally.failed > 0 || tally.invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What finally happened to one decision once delivery was tried.
+pub(crate) fn final_decision(decided: &Decided, delivery: &Delivery) -> (&'static str, String) {
+    match (decided.decision, delivery) {
+        (Decision::Sent, Delivery::Delivered { .. }) => ("sent", decided.reason.clone()),
+        (Decision::Sent, Delivery::AlreadyDelivered { receipt }) => (
+            "suppressed",
+            format!("already delivered by an earlier run ({receipt})"),
+        ),
+        (Decision::Sent, Delivery::Failed(e)) => ("failed", e.message.clone()),
+        (Decision::Sent, Delivery::NotSent) => (
+            "sent",
+            format!("{}; dry run: not delivered", decided.reason),
+        ),
+        (other, _) => (other.as_str(), decided.reason.clone()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn digest(
+    pipeline: &Pipeline,
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    owner: &str,
+    dry_run: bool,
+    printer: &mut Printer<'_>,
+    tally: &mut Tally,
+) -> Result<()> {
+    match pipeline.digest(store, now) {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                report(
+                    pipeline, store, &outcome, now, owner, dry_run, printer, tally,
+                )?;
+            }
+        }
+        Err(e) => eprintln!("digest skipped: {e}"),
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    pipeline: &Pipeline,
+    store: &dyn Store,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    owner: &str,
+    dry_run: bool,
+    printer: &mut Printer<'_>,
+    tally: &mut Tally,
+) -> Result<()> {
+    printer.event_header(outcome)?;
+    if outcome.deliveries.is_empty() {
+        tally.dropped += 1;
+        return Ok(printer.line(
+            outcome,
+            "-",
+            "-",
+            "dropped",
+            "no route matched and there is no fallback route",
+            None,
+        )?);
+    }
+    // Remote destinations in a dry run are rendered, not delivered (and not
+    // recorded as delivered, so a later real run still sends them).
+    let mut local_only = outcome.clone();
+    if dry_run {
+        for d in &mut local_only.deliveries {
+            let remote = pipeline
+                .config
+                .destinations
+                .get(&d.destination)
+                .is_some_and(|dest| dest.kind.is_remote());
+            if remote && d.decision == Decision::Sent {
+                d.decision = Decision::Suppressed;
+            }
+        }
+    }
+    let deliveries = pipeline.deliver(store, &local_only, &LocalSender, owner, now);
+    for (decided, delivery) in outcome.deliveries.iter().zip(deliveries) {
+        let destination = pipeline.config.destinations.get(&decided.destination);
+        let rendered = || destination.and_then(|d| render(&outcome.alert, d).ok());
+        let (decision, reason) = final_decision(decided, &delivery);
+        let payload = if decision == "sent" { rendered() } else { None };
+        match decision {
+            "sent" => tally.sent += 1,
+            "suppressed" => tally.suppressed += 1,
+            "grouped" => tally.grouped += 1,
+            "dropped" => tally.dropped += 1,
+            _ => tally.failed += 1,
+        }
+        printer.line(
+            outcome,
+            &decided.route,
+            &decided.destination,
+            decision,
+            &reason,
+            payload.as_ref(),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! `gdalert replay | render | samples | test | validate`, run as real processes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gdalert_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gdalert"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = stdin.unwrap_or("").to_string();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+fn gdalert(args: &[&str]) -> Output {
+    gdalert_in(&root(), args, None)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn decisions(o: &Output) -> Vec<String> {
+    text(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["decision"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state.db");
+    let store = store.to_str().unwrap();
+    let first = gdalert(&[
+        "replay",
+        "--store",
+        store,
+        "--format",
+        "json",
+        "tests/fixtures/events",
+    ]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let sent = decisions(&first).iter().filter(|d| *d == "sent").count();
+    // Directory order is name order, so each Healthy comes before its Unhealthy here:
+    // 4 runtime findings and 2 opened coverage incidents.
+    assert_eq!(sent, 6, "{}", text(&first.stdout));
+    let second = gdalert(&[
+        "replay",
+        "--store",
+        store,
+        "--format",
+        "json",
+        "tests/fixtures/events",
+    ]);
+    assert!(second.status.success());
+    assert_eq!(
+        decisions(&second).iter().filter(|d| *d == "sent").count(),
+        0,
+        "{}",
+        text(&second.stdout)
+    );
+    assert!(
+        text(&second.stderr).contains("0 sent"),
+        "{}",
+        text(&second.stderr)
+    );
+}
+
+#[test]
+fn the_default_run_needs_no_arguments_and_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // An empty directory: no patterns/, so the built-in configuration and samples are used.
+    let o = gdalert_in(dir.path(), &["replay", "--fresh"], None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("High Execution:Runtime/ReverseShell in platform-eks/web"),
+        "{out}"
+    );
+    assert!(out.contains("Runtime protection restored"), "{out}");
+    assert!(
+        text(&o.stderr).contains("built-in patterns/routes.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn malformed_input_is_reported_with_its_line_and_the_rest_still_runs() {
+    let good =
+        std::fs::read_to_string(root().join("tests/fixtures/events/runtime-fargate-c2-high.json"))
+            .unwrap();
+    let good: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let mut no_detail_type = good.clone();
+    no_detail_type
+        .as_object_mut()
+        .unwrap()
+        .remove("detail-type");
+    let lines = format!("{good}\n{{not json\n{no_detail_type}\n");
+    let o = gdalert_in(
+        &root(),
+        &["replay", "--fresh", "--format", "json", "-"],
+        Some(&lines),
+    );
+    assert_eq!(o.status.code(), Some(1), "invalid input must fail the run");
+    let err = text(&o.stderr);
+    assert!(err.contains("stdin:2: skipped"), "{err}");
+    assert!(
+        err.contains("stdin:3: skipped") && err.contains("detail-type"),
+        "{err}"
+    );
+    assert!(err.contains("2 invalid"), "{err}");
+    assert_eq!(
+        decisions(&o),
+        vec!["sent"],
+        "the good event is still handled"
+    );
+}
+
+#[test]
+fn samples_cover_every_runtime_type_and_replay_with_an_opt_in_route() {
+    let o = gdalert(&["samples"]);
+    assert!(o.status.success());
+    let samples = text(&o.stdout);
+    assert_eq!(samples.lines().count(), 43 * 3 + 6);
+    let dir = tempfile::tempdir().unwrap();
+    let patterns = dir.path().join("patterns");
+    std::fs::create_dir(&patterns).unwrap();
+    std::fs::write(
+        patterns.join("routes.toml"),
+        "[destinations.out]\nkind = \"stdout\"\n\n[[routes]]\nname = \"all-runtime\"\nmatch = '{\"detail\": {\"type\": [{\"wildcard\": \"*:Runtime/*\"}]}}'\ndestinations = [\"out\"]\nsamples = true\ngroup_window = \"0s\"\n\n[settings]\nstorm_threshold = 1000\n",
+    )
+    .unwrap();
+    let o = gdalert_in(
+        dir.path(),
+        &["replay", "--fresh", "--format", "json", "-"],
+        Some(&samples),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sent = decisions(&o).iter().filter(|d| *d == "sent").count();
+    assert_eq!(sent, 43 * 3, "{}", text(&o.stderr));
+}
+
+#[test]
+fn route_fixtures_pass_and_a_wrong_expectation_fails() {
+    let o = gdalert(&["test"]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).ends_with("8 passed, 0 failed\n"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let event = root().join("tests/fixtures/events/runtime-fargate-c2-high.json");
+    let fixture = dir.path().join("wrong.toml");
+    std::fs::write(
+        &fixture,
+        format!("[[case]]\nname = \"expects the wrong route\"\n[[case.step]]\nevent = {:?}\nexpect = [\"runtime/console: sent\"]\n", event.to_str().unwrap()),
+    )
+    .unwrap();
+    let o = gdalert(&["test", fixture.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("FAIL") && out.contains("runtime-high-critical/console: sent"),
+        "{out}"
+    );
+    assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+}
+
+#[test]
+fn validate_catches_each_listed_mistake_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("patterns/runtime-findings.json"),
+        dir.path().join("runtime-findings.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("routes.toml"),
+        r#"[destinations.chat]
+kind = "slack"
+webhook_url_secret = "https://hooks.slack.com/services/T0/B0/secret"
+
+[destinations.out]
+kind = "stdout"
+
+[[routes]]
+name = "everything"
+destinations = ["out"]
+
+[[routes]]
+name = "runtime"
+match = "runtime-findings.json"
+destinations = ["pager"]
+group_by = ["$..[?(@.x"]
+repeat_interval = "soon"
+"#,
+    )
+    .unwrap();
+    let o = gdalert(&["validate", "--patterns", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    let file = dir.path().join("routes.toml").display().to_string();
+    for (at, what) in [
+        ("3:22", "inline secret in `webhook_url_secret`"),
+        ("13:8", "route \"runtime\" is unreachable"),
+        ("15:17", "unknown destination \"pager\""),
+        ("16:13", "bad JSONPath"),
+        ("17:19", "bad duration \"soon\""),
+    ] {
+        let needle = format!("{file}:{at}: {what}");
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(err.contains("5 problem(s) found"), "{err}");
+}
+
+#[test]
+fn render_prints_the_exact_payload_for_a_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("routes.toml"),
+        "[destinations.chat]\nkind = \"slack\"\nwebhook_url_secret = \"/gdalert/slack\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"chat\"]\n",
+    )
+    .unwrap();
+    let o = gdalert(&[
+        "render",
+        "tests/fixtures/events/runtime-eks-reverse-shell-high.json",
+        "--destination",
+        "chat",
+        "--patterns",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let body: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert_eq!(body["blocks"][0]["type"], "header");
+    assert_eq!(body["unfurl_links"], false);
+    let o = gdalert(&[
+        "render",
+        "tests/fixtures/events/runtime-eks-reverse-shell-high.json",
+        "--destination",
+        "nope",
+        "--patterns",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no destination \"nope\""));
+}
