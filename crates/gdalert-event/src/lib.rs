@@ -85,6 +85,11 @@ struct Envelope {
 }
 
 fn typed<'de, T: Deserialize<'de>>(value: &'de Value, prefix: &str) -> Result<T, EventError> {
+    // Well-formed events (nearly all) skip the path bookkeeping; a failure is
+    // read again with it, to say which field was wrong.
+    if let Ok(typed) = T::deserialize(value) {
+        return Ok(typed);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = match (prefix.is_empty(), path.as_str()) {

@@ -97,7 +97,6 @@ struct StormState {
     sent: u64,
     held: u64,
     titles: Vec<String>,
-    counted: Vec<String>,
 }
 
 /// A destination gave up.
@@ -161,16 +160,15 @@ where
 {
     loop {
         let current = store.get(key, now)?;
-        let value =
-            match &current {
-                Some(v) => Some(serde_json::from_value::<T>(v.record.value.clone()).map_err(
-                    |e| StoreError::Corrupt {
-                        key: key.to_string(),
-                        reason: e.to_string(),
-                    },
-                )?),
-                None => None,
-            };
+        let value = match &current {
+            Some(v) => Some(
+                T::deserialize(&v.record.value).map_err(|e| StoreError::Corrupt {
+                    key: key.to_string(),
+                    reason: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
         let (next, due_at, result) = f(value);
         let Some(next) = next else { return Ok(result) };
         let value = serde_json::to_value(&next).map_err(|e| StoreError::Corrupt {
@@ -616,7 +614,6 @@ impl Pipeline {
         let key = format!("storm/{destination}/{start_secs}");
         let threshold = u64::from(settings.storm_threshold);
         let title = alert.title.clone();
-        let event_id = alert.event_id.clone();
         let held = update::<StormState, _>(store, &key, settings.state_ttl, now, |state| {
             let mut state = state.unwrap_or_else(|| StormState {
                 destination: destination.to_string(),
@@ -625,14 +622,7 @@ impl Pipeline {
                 sent: 0,
                 held: 0,
                 titles: Vec::new(),
-                counted: Vec::new(),
             });
-            if state.counted.contains(&event_id) {
-                return (None, None, false);
-            }
-            if state.counted.len() < 4 * MAX_TITLES {
-                state.counted.push(event_id.clone());
-            }
             if state.sent < threshold {
                 state.sent += 1;
                 let due = (state.held > 0).then_some(state.window_end);
@@ -850,9 +840,16 @@ impl Pipeline {
                     }
                     Ok(Claim::Won) | Err(_) => {}
                 }
-                let mut alert = outcome.alert.clone();
-                alert.dedupe_unavailable |= claim.is_err();
-                let payload = match render::render(&alert, destination) {
+                let marked;
+                let alert = if claim.is_err() && !outcome.alert.dedupe_unavailable {
+                    let mut copy = outcome.alert.clone();
+                    copy.dedupe_unavailable = true;
+                    marked = copy;
+                    &marked
+                } else {
+                    &outcome.alert
+                };
+                let payload = match render::render(alert, destination) {
                     Ok(payload) => payload,
                     Err(e) => {
                         let _ = store.release(&decided.key, owner, now);
@@ -862,7 +859,7 @@ impl Pipeline {
                         });
                     }
                 };
-                match sender.send(destination, &alert, &payload) {
+                match sender.send(destination, alert, &payload) {
                     Ok(receipt) => {
                         if claim.is_ok() {
                             // If this fails the alert went out anyway; a retry may repeat it,

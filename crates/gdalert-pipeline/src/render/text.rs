@@ -27,6 +27,9 @@ fn is_invisible(c: char) -> bool {
 /// Strips invisible characters and shows control characters as escapes
 /// (`\n`, `\t`, `\x1b`), so the result is one visible line.
 pub fn clean(text: &str) -> String {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -51,6 +54,9 @@ pub fn clean(text: &str) -> String {
 /// Cuts `text` to at most `max` characters, ending with `…N more` (N counts
 /// the characters left out). Never splits a character.
 pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
     let total = text.chars().count();
     if total <= max {
         return text.to_string();
@@ -74,6 +80,9 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// `http://evil.com/x` → `hxxp://evil[.]com/x`; bare domains get `[.]` too.
 /// Applied to attacker text wherever a client might auto-link it.
 pub fn defang(text: &str) -> String {
+    if !text.contains('.') && !text.contains("://") {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len() + 8);
     let mut token_start = 0;
     for (i, c) in text.char_indices() {
@@ -133,6 +142,9 @@ fn defang_token(text: &str, out: &mut String) {
 /// Slack mrkdwn: the three characters Slack requires escaped. With them gone,
 /// `<!channel>`, `<@U123>` and `<http://x|click>` are plain text.
 pub fn slack_escape(text: &str) -> String {
+    if !text.contains(['&', '<', '>']) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -174,6 +186,9 @@ pub fn teams_escape(text: &str) -> String {
 
 /// HTML text and attribute content.
 pub fn html_escape(text: &str) -> String {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
