@@ -109,8 +109,12 @@ pub struct SendError {
 }
 
 /// Delivers one payload to one destination; returns a receipt (message id...).
-pub trait Sender {
-    fn send(
+///
+/// Implementations own their timeouts and retries; an error means the
+/// destination gave up for this attempt.
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync {
+    async fn send(
         &self,
         destination: &Destination,
         alert: &Alert,
@@ -148,7 +152,7 @@ fn add(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 /// Read-modify-write with compare-and-swap; `f` returns the new state (or
 /// `None` to leave it), its `due_at`, and a result.
-fn update<T, R>(
+async fn update<T, R>(
     store: &dyn Store,
     key: &str,
     ttl: Duration,
@@ -159,7 +163,7 @@ where
     T: Serialize + DeserializeOwned,
 {
     loop {
-        let current = store.get(key, now)?;
+        let current = store.get(key, now).await?;
         let value = match &current {
             Some(v) => Some(
                 T::deserialize(&v.record.value).map_err(|e| StoreError::Corrupt {
@@ -180,18 +184,21 @@ where
             expires_at: add(now, ttl),
             due_at,
         };
-        if store.put(key, current.map(|c| c.version), record, now)? {
+        if store
+            .put(key, current.map(|c| c.version), record, now)
+            .await?
+        {
             return Ok(result);
         }
     }
 }
 
-fn get<T: DeserializeOwned>(
+async fn get<T: DeserializeOwned>(
     store: &dyn Store,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<T>, StoreError> {
-    match store.get(key, now)? {
+    match store.get(key, now).await? {
         None => Ok(None),
         Some(v) => serde_json::from_value(v.record.value)
             .map(Some)
@@ -284,7 +291,7 @@ impl Pipeline {
 
     /// Decides what to do with `event`. Never fails: store errors make it
     /// fail open (see the module docs).
-    pub fn process(
+    pub async fn process(
         &self,
         store: &dyn Store,
         event: &GuardDutyEvent,
@@ -295,7 +302,7 @@ impl Pipeline {
         let routes = self.routes_for(node);
         let plan_key = format!("plan/{}", event.id);
         let ttl = self.config.settings.state_ttl;
-        match get::<Plan>(store, &plan_key, now) {
+        match get::<Plan>(store, &plan_key, now).await {
             Ok(Some(plan)) => {
                 apply_plan(&mut alert, &plan);
                 return Outcome {
@@ -307,7 +314,7 @@ impl Pipeline {
             Ok(None) => {}
             Err(_) => return self.fail_open(alert, &routes, event),
         }
-        let plan = match self.decide(store, event, &mut alert, &routes, now) {
+        let plan = match self.decide(store, event, &mut alert, &routes, now).await {
             Ok(plan) => plan,
             Err(_) => return self.fail_open(alert, &routes, event),
         };
@@ -315,7 +322,8 @@ impl Pipeline {
         let stored = update::<Plan, Plan>(store, &plan_key, ttl, now, |existing| match existing {
             Some(existing) => (None, None, existing),
             None => (Some(plan.clone()), None, plan.clone()),
-        });
+        })
+        .await;
         let plan = stored.unwrap_or(plan);
         apply_plan(&mut alert, &plan);
         Outcome {
@@ -374,7 +382,7 @@ impl Pipeline {
         }
     }
 
-    fn decide(
+    async fn decide(
         &self,
         store: &dyn Store,
         event: &GuardDutyEvent,
@@ -396,7 +404,8 @@ impl Pipeline {
                     let (lifecycle, next) =
                         classify_finding(prev.as_ref(), &event_id, count, band, archived, sample);
                     (Some(next), None, (lifecycle, prev))
-                })?;
+                })
+                .await?;
                 alert.lifecycle = lifecycle;
                 previous_band = prev.as_ref().map(|p| p.band);
                 notified_at = prev.as_ref().and_then(|p| p.notified_at);
@@ -424,7 +433,8 @@ impl Pipeline {
                             _ => None,
                         };
                         (Some(next.clone()), due, (lifecycle, Some(next)))
-                    })?;
+                    })
+                    .await?;
                 alert.lifecycle = lifecycle;
                 if lifecycle == Lifecycle::Resolved {
                     if let Some(state) = &state {
@@ -442,22 +452,18 @@ impl Pipeline {
         for route in routes {
             let (decision, reason) = match gate(route, alert) {
                 Some(dropped) => dropped,
-                None => self.route_decision(
-                    store,
-                    route,
-                    alert,
-                    event,
-                    previous_band,
-                    notified_at,
-                    now,
-                )?,
+                None => {
+                    self.route_decision(store, route, alert, event, previous_band, notified_at, now)
+                        .await?
+                }
             };
             if decision == Decision::Suppressed && alert.lifecycle == Lifecycle::Update {
                 updates_suppressed = true;
             }
             for destination in &route.destinations {
                 let (decision, reason) = if decision == Decision::Sent {
-                    self.storm_guard(store, destination, alert, now)?
+                    self.storm_guard(store, destination, alert, now)
+                        .await?
                         .unwrap_or((decision, reason.clone()))
                 } else {
                     (decision, reason.clone())
@@ -479,7 +485,8 @@ impl Pipeline {
                     state.suppressed_updates += 1;
                 }
                 (Some(state), None, ())
-            })?;
+            })
+            .await?;
         }
         Ok(Plan {
             lifecycle: alert.lifecycle,
@@ -491,7 +498,7 @@ impl Pipeline {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn route_decision(
+    async fn route_decision(
         &self,
         store: &dyn Store,
         route: &Route,
@@ -546,11 +553,11 @@ impl Pipeline {
             | Lifecycle::Opened
             | Lifecycle::Other
             | Lifecycle::Archived
-            | Lifecycle::Digest => self.group(store, route, alert, event, now),
+            | Lifecycle::Digest => self.group(store, route, alert, event, now).await,
         }
     }
 
-    fn group(
+    async fn group(
         &self,
         store: &dyn Store,
         route: &Route,
@@ -588,7 +595,8 @@ impl Pipeline {
                     };
                     (Some(state), None, (Decision::Sent, carried))
                 }
-            })?;
+            })
+            .await?;
         alert.suppressed_since_last += carried;
         Ok(match decision {
             Decision::Grouped => (
@@ -599,7 +607,7 @@ impl Pipeline {
         })
     }
 
-    fn storm_guard(
+    async fn storm_guard(
         &self,
         store: &dyn Store,
         destination: &str,
@@ -635,7 +643,8 @@ impl Pipeline {
                 let due = Some(state.window_end);
                 (Some(state), due, true)
             }
-        })?;
+        })
+        .await?;
         Ok(held.then(|| {
             (
                 Decision::Grouped,
@@ -649,14 +658,14 @@ impl Pipeline {
 
     /// Summaries that are due at `now`: group and storm digests, and resolved
     /// messages held for the flap hold. Each is returned once.
-    pub fn digest(
+    pub async fn digest(
         &self,
         store: &dyn Store,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut outcomes = Vec::new();
         let ttl = self.config.settings.state_ttl;
-        for (key, versioned) in store.due(now, 1000)? {
+        for (key, versioned) in store.due(now, 1000).await? {
             let due_stamp = versioned.record.due_at.map_or(0, |d| d.timestamp());
             if key.starts_with("group/") {
                 let taken = update::<GroupState, _>(store, &key, ttl, now, |state| match state {
@@ -668,7 +677,8 @@ impl Pipeline {
                     }
                     Some(state) => (Some(state), None, None),
                     None => (None, None, None),
-                })?;
+                })
+                .await?;
                 let Some(group) = taken else { continue };
                 let Some(route) = self.config.route(&group.route) else {
                     continue;
@@ -704,7 +714,8 @@ impl Pipeline {
                     }
                     Some(state) => (Some(state), None, None),
                     None => (None, None, None),
-                })?;
+                })
+                .await?;
                 let Some(storm) = taken else { continue };
                 let alert = digest_alert(
                     &format!("digest/{key}/{due_stamp}"),
@@ -752,7 +763,8 @@ impl Pipeline {
                         }
                         Some(state) => (Some(state), None, None),
                         None => (None, None, None),
-                    })?;
+                    })
+                    .await?;
                 let Some(incident) = taken else { continue };
                 let Some(mut alert) = incident
                     .opening
@@ -803,9 +815,10 @@ impl Pipeline {
         Ok(outcomes)
     }
 
-    /// Sends every `sent` decision of `outcome` through `sender`, once.
-    /// Returns one [`Delivery`] per decision, in order.
-    pub fn deliver(
+    /// Sends every `sent` decision of `outcome` through `sender`, once, all
+    /// destinations concurrently. Returns one [`Delivery`] per decision, in
+    /// order. Timeouts belong to the sender: each destination has its own.
+    pub async fn deliver(
         &self,
         store: &dyn Store,
         outcome: &Outcome,
@@ -813,68 +826,78 @@ impl Pipeline {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Vec<Delivery> {
-        let ttl = self.config.settings.state_ttl;
-        outcome
+        let sends = outcome
             .deliveries
             .iter()
-            .map(|decided| {
-                if decided.decision != Decision::Sent {
-                    return Delivery::NotSent;
+            .map(|decided| self.deliver_one(store, &outcome.alert, decided, sender, owner, now));
+        futures_util::future::join_all(sends).await
+    }
+
+    async fn deliver_one(
+        &self,
+        store: &dyn Store,
+        alert: &Alert,
+        decided: &Decided,
+        sender: &dyn Sender,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Delivery {
+        let ttl = self.config.settings.state_ttl;
+        if decided.decision != Decision::Sent {
+            return Delivery::NotSent;
+        }
+        let Some(destination) = self.config.destinations.get(&decided.destination) else {
+            return Delivery::Failed(SendError {
+                retryable: false,
+                message: format!("destination {:?} is not configured", decided.destination),
+            });
+        };
+        let claim = store.claim(&decided.key, owner, LEASE, ttl, now).await;
+        match claim {
+            Ok(Claim::Done { receipt }) => return Delivery::AlreadyDelivered { receipt },
+            Ok(Claim::Busy { until }) => {
+                return Delivery::Failed(SendError {
+                    retryable: true,
+                    message: format!(
+                        "another run is delivering this until {until}; retry after it"
+                    ),
+                })
+            }
+            Ok(Claim::Won) | Err(_) => {}
+        }
+        let marked;
+        let alert = if claim.is_err() && !alert.dedupe_unavailable {
+            let mut copy = alert.clone();
+            copy.dedupe_unavailable = true;
+            marked = copy;
+            &marked
+        } else {
+            alert
+        };
+        let payload = match render::render(alert, destination) {
+            Ok(payload) => payload,
+            Err(e) => {
+                let _ = store.release(&decided.key, owner, now).await;
+                return Delivery::Failed(SendError {
+                    retryable: false,
+                    message: e.to_string(),
+                });
+            }
+        };
+        match sender.send(destination, alert, &payload).await {
+            Ok(receipt) => {
+                if claim.is_ok() {
+                    // If this fails the alert went out anyway; a retry may repeat it,
+                    // which at-least-once allows and losing it would not.
+                    let _ = store.complete(&decided.key, &receipt, ttl, now).await;
                 }
-                let Some(destination) = self.config.destinations.get(&decided.destination) else {
-                    return Delivery::Failed(SendError {
-                        retryable: false,
-                        message: format!("destination {:?} is not configured", decided.destination),
-                    });
-                };
-                let claim = store.claim(&decided.key, owner, LEASE, ttl, now);
-                match claim {
-                    Ok(Claim::Done { receipt }) => return Delivery::AlreadyDelivered { receipt },
-                    Ok(Claim::Busy { until }) => {
-                        return Delivery::Failed(SendError {
-                            retryable: true,
-                            message: format!(
-                                "another run is delivering this until {until}; retry after it"
-                            ),
-                        })
-                    }
-                    Ok(Claim::Won) | Err(_) => {}
-                }
-                let marked;
-                let alert = if claim.is_err() && !outcome.alert.dedupe_unavailable {
-                    let mut copy = outcome.alert.clone();
-                    copy.dedupe_unavailable = true;
-                    marked = copy;
-                    &marked
-                } else {
-                    &outcome.alert
-                };
-                let payload = match render::render(alert, destination) {
-                    Ok(payload) => payload,
-                    Err(e) => {
-                        let _ = store.release(&decided.key, owner, now);
-                        return Delivery::Failed(SendError {
-                            retryable: false,
-                            message: e.to_string(),
-                        });
-                    }
-                };
-                match sender.send(destination, alert, &payload) {
-                    Ok(receipt) => {
-                        if claim.is_ok() {
-                            // If this fails the alert went out anyway; a retry may repeat it,
-                            // which at-least-once allows and losing it would not.
-                            let _ = store.complete(&decided.key, &receipt, ttl, now);
-                        }
-                        Delivery::Delivered { receipt }
-                    }
-                    Err(e) => {
-                        let _ = store.release(&decided.key, owner, now);
-                        Delivery::Failed(e)
-                    }
-                }
-            })
-            .collect()
+                Delivery::Delivered { receipt }
+            }
+            Err(e) => {
+                let _ = store.release(&decided.key, owner, now).await;
+                Delivery::Failed(e)
+            }
+        }
     }
 }
 

@@ -59,13 +59,14 @@ pub enum Claim {
 }
 
 /// Versioned records with a conditional write.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// The record under `key`, unless absent or expired at `now`.
-    fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError>;
+    async fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError>;
 
     /// Writes `record` if the current version is `expected` (`None`: absent or
     /// expired). Returns `false`, writing nothing, if someone else wrote first.
-    fn put(
+    async fn put(
         &self,
         key: &str,
         expected: Option<u64>,
@@ -74,12 +75,15 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Up to `limit` unexpired records with `due_at <= now`, oldest due first.
-    fn due(&self, now: DateTime<Utc>, limit: usize)
-        -> Result<Vec<(String, Versioned)>, StoreError>;
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, StoreError>;
 
     /// Takes a lease on `key` for `lease`, unless it is done or leased to
     /// someone else. Exactly one of several concurrent callers wins.
-    fn claim(
+    async fn claim(
         &self,
         key: &str,
         owner: &str,
@@ -88,7 +92,7 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         loop {
-            let current = self.get(key, now)?;
+            let current = self.get(key, now).await?;
             if let Some(current) = &current {
                 let v = &current.record.value;
                 if v.get("state").and_then(Value::as_str) == Some("done") {
@@ -115,14 +119,17 @@ pub trait Store: Send + Sync {
                 expires_at: expiry(now, ttl),
                 due_at: None,
             };
-            if self.put(key, current.map(|c| c.version), record, now)? {
+            if self
+                .put(key, current.map(|c| c.version), record, now)
+                .await?
+            {
                 return Ok(Claim::Won);
             }
         }
     }
 
     /// Marks a claimed key done with a receipt (e.g. a message id). Done is final.
-    fn complete(
+    async fn complete(
         &self,
         key: &str,
         receipt: &str,
@@ -130,21 +137,24 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         loop {
-            let current = self.get(key, now)?;
+            let current = self.get(key, now).await?;
             let record = Record {
                 value: serde_json::json!({"state": "done", "receipt": receipt}),
                 expires_at: expiry(now, ttl),
                 due_at: None,
             };
-            if self.put(key, current.map(|c| c.version), record, now)? {
+            if self
+                .put(key, current.map(|c| c.version), record, now)
+                .await?
+            {
                 return Ok(());
             }
         }
     }
 
     /// Gives up a lease so a retry can claim at once.
-    fn release(&self, key: &str, owner: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let Some(current) = self.get(key, now)? else {
+    async fn release(&self, key: &str, owner: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(current) = self.get(key, now).await? else {
             return Ok(());
         };
         if current.record.value.get("owner").and_then(Value::as_str) != Some(owner) {
@@ -156,6 +166,7 @@ pub trait Store: Send + Sync {
             due_at: None,
         };
         self.put(key, Some(current.version), record, now)
+            .await
             .map(|_| ())
     }
 }
@@ -196,8 +207,9 @@ impl MemoryStore {
     }
 }
 
+#[async_trait::async_trait]
 impl Store for MemoryStore {
-    fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
+    async fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
         Ok(self
             .lock()?
             .get(key)
@@ -205,7 +217,7 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn put(
+    async fn put(
         &self,
         key: &str,
         expected: Option<u64>,
@@ -227,7 +239,7 @@ impl Store for MemoryStore {
         Ok(ok)
     }
 
-    fn due(
+    async fn due(
         &self,
         now: DateTime<Utc>,
         limit: usize,
@@ -265,24 +277,29 @@ pub mod contract {
 
     /// Panics (with a message naming the broken rule) if `store` breaks the contract.
     /// `store` must start empty.
-    pub fn check(store: &dyn Store) {
-        let r = |x| {
+    pub async fn check(store: &dyn Store) {
+        async fn r(store: &dyn Store, x: i64) -> Option<Versioned> {
             store
                 .get("k", at(x))
+                .await
                 .unwrap_or_else(|e| panic!("get failed: {e}"))
-        };
-        assert!(r(0).is_none(), "an empty store has no record");
+        }
+        assert!(r(store, 0).await.is_none(), "an empty store has no record");
         assert!(
             store
                 .put("k", None, rec(serde_json::json!(1), 100, None), at(0))
+                .await
                 .unwrap(),
             "put on absent key"
         );
-        let first = r(0).unwrap_or_else(|| panic!("record written is readable"));
+        let first = r(store, 0)
+            .await
+            .unwrap_or_else(|| panic!("record written is readable"));
         assert_eq!(first.record.value, serde_json::json!(1));
         assert!(
             !store
                 .put("k", None, rec(serde_json::json!(2), 100, None), at(0))
+                .await
                 .unwrap(),
             "put-if-absent on a live key must fail"
         );
@@ -294,6 +311,7 @@ pub mod contract {
                     rec(serde_json::json!(2), 100, None),
                     at(0)
                 )
+                .await
                 .unwrap(),
             "stale version must fail"
         );
@@ -305,16 +323,21 @@ pub mod contract {
                     rec(serde_json::json!(2), 100, None),
                     at(0)
                 )
+                .await
                 .unwrap(),
             "current version wins"
         );
-        let second = r(0).unwrap_or_else(|| panic!("still there"));
+        let second = r(store, 0).await.unwrap_or_else(|| panic!("still there"));
         assert_eq!(second.record.value, serde_json::json!(2));
         assert_ne!(second.version, first.version, "a write changes the version");
-        assert!(r(100).is_none(), "expired records read as absent");
+        assert!(
+            r(store, 100).await.is_none(),
+            "expired records read as absent"
+        );
         assert!(
             store
                 .put("k", None, rec(serde_json::json!(3), 300, None), at(150))
+                .await
                 .unwrap(),
             "an expired key counts as absent for put"
         );
@@ -327,6 +350,7 @@ pub mod contract {
                 rec(serde_json::json!("a"), 1000, Some(50)),
                 at(0)
             )
+            .await
             .unwrap());
         assert!(store
             .put(
@@ -335,6 +359,7 @@ pub mod contract {
                 rec(serde_json::json!("b"), 1000, Some(20)),
                 at(0)
             )
+            .await
             .unwrap());
         assert!(store
             .put(
@@ -343,12 +368,15 @@ pub mod contract {
                 rec(serde_json::json!("c"), 1000, Some(500)),
                 at(0)
             )
+            .await
             .unwrap());
         assert!(store
             .put("d4", None, rec(serde_json::json!("d"), 40, Some(10)), at(0))
+            .await
             .unwrap());
         let due: Vec<String> = store
             .due(at(60), 10)
+            .await
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
@@ -359,7 +387,7 @@ pub mod contract {
             "due returns passed, unexpired, oldest first"
         );
         assert_eq!(
-            store.due(at(60), 1).unwrap().len(),
+            store.due(at(60), 1).await.unwrap().len(),
             1,
             "due honours the limit"
         );
@@ -368,66 +396,63 @@ pub mod contract {
         let lease = Duration::from_secs(30);
         let ttl = Duration::from_secs(3600);
         assert_eq!(
-            store.claim("c", "a", lease, ttl, at(0)).unwrap(),
+            store.claim("c", "a", lease, ttl, at(0)).await.unwrap(),
             Claim::Won
         );
         assert!(
             matches!(
-                store.claim("c", "b", lease, ttl, at(1)).unwrap(),
+                store.claim("c", "b", lease, ttl, at(1)).await.unwrap(),
                 Claim::Busy { .. }
             ),
             "a live lease blocks others"
         );
         assert_eq!(
-            store.claim("c", "b", lease, ttl, at(31)).unwrap(),
+            store.claim("c", "b", lease, ttl, at(31)).await.unwrap(),
             Claim::Won,
             "an expired lease can be taken over"
         );
-        store.complete("c", "msg-1", ttl, at(32)).unwrap();
+        store.complete("c", "msg-1", ttl, at(32)).await.unwrap();
         assert_eq!(
-            store.claim("c", "a", lease, ttl, at(40)).unwrap(),
+            store.claim("c", "a", lease, ttl, at(40)).await.unwrap(),
             Claim::Done {
                 receipt: "msg-1".into()
             },
             "done is final"
         );
         assert_eq!(
-            store.claim("r", "a", lease, ttl, at(0)).unwrap(),
+            store.claim("r", "a", lease, ttl, at(0)).await.unwrap(),
             Claim::Won
         );
-        store.release("r", "a", at(1)).unwrap();
+        store.release("r", "a", at(1)).await.unwrap();
         assert_eq!(
-            store.claim("r", "b", lease, ttl, at(2)).unwrap(),
+            store.claim("r", "b", lease, ttl, at(2)).await.unwrap(),
             Claim::Won,
             "released keys can be claimed at once"
         );
     }
 
-    /// Many threads claim the same key at once: exactly one wins.
-    pub fn check_concurrent_claims(store: &(dyn Store + Sync), threads: usize) {
-        let wins = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for i in 0..threads {
-                let wins = &wins;
-                scope.spawn(move || {
-                    let owner = format!("worker-{i}");
-                    match store.claim(
-                        "race",
-                        &owner,
-                        Duration::from_secs(60),
-                        Duration::from_secs(3600),
-                        at(0),
-                    ) {
-                        Ok(Claim::Won) => {
-                            wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        }
-                        Ok(_) => {}
-                        Err(e) => panic!("claim failed: {e}"),
-                    }
-                });
-            }
+    /// Many claimers race for the same key at once: exactly one wins.
+    pub async fn check_concurrent_claims(store: &dyn Store, claimers: usize) {
+        let owners: Vec<String> = (0..claimers).map(|i| format!("worker-{i}")).collect();
+        let claims = owners.iter().map(|owner| {
+            store.claim(
+                "race",
+                owner,
+                Duration::from_secs(60),
+                Duration::from_secs(3600),
+                at(0),
+            )
         });
-        assert_eq!(wins.into_inner(), 1, "exactly one concurrent claim wins");
+        let results = futures_util::future::join_all(claims).await;
+        let mut wins = 0;
+        for result in results {
+            match result {
+                Ok(Claim::Won) => wins += 1,
+                Ok(_) => {}
+                Err(e) => panic!("claim failed: {e}"),
+            }
+        }
+        assert_eq!(wins, 1, "exactly one concurrent claim wins");
     }
 }
 
@@ -435,18 +460,18 @@ pub mod contract {
 mod tests {
     use super::*;
 
-    #[test]
-    fn memory_store_meets_the_contract() {
-        contract::check(&MemoryStore::new());
-        contract::check_concurrent_claims(&MemoryStore::new(), 8);
+    #[tokio::test]
+    async fn memory_store_meets_the_contract() {
+        contract::check(&MemoryStore::new()).await;
+        contract::check_concurrent_claims(&MemoryStore::new(), 8).await;
     }
 
-    #[test]
-    fn a_down_store_says_so() {
+    #[tokio::test]
+    async fn a_down_store_says_so() {
         let store = MemoryStore::new();
         store.set_down(true);
         assert!(matches!(
-            store.get("k", Utc::now()),
+            store.get("k", Utc::now()).await,
             Err(StoreError::Unavailable(_))
         ));
     }

@@ -3,9 +3,10 @@
 //! messages, and never a lost or doubled delivery.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use gdalert_event::GuardDutyEvent;
@@ -15,6 +16,16 @@ use gdalert_pipeline::{
     SendError, Sender,
 };
 use serde_json::{json, Value};
+
+/// The engine is async (its stores and senders do I/O); these tests drive it
+/// one step at a time.
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,27 +69,29 @@ fn t0() -> DateTime<Utc> {
 /// Records what was sent; fails destinations named in `failing`.
 #[derive(Default)]
 struct Recorder {
-    sent: RefCell<Vec<(String, Alert)>>,
-    failing: RefCell<Vec<String>>,
+    sent: Mutex<Vec<(String, Alert)>>,
+    failing: Mutex<Vec<String>>,
 }
 
+#[async_trait::async_trait]
 impl Sender for Recorder {
-    fn send(
+    async fn send(
         &self,
         destination: &Destination,
         alert: &Alert,
         _payload: &Payload,
     ) -> Result<String, SendError> {
-        if self.failing.borrow().contains(&destination.name) {
+        if self.failing.lock().unwrap().contains(&destination.name) {
             return Err(SendError {
                 retryable: true,
                 message: "HTTP 503".into(),
             });
         }
         self.sent
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push((destination.name.clone(), alert.clone()));
-        Ok(format!("receipt-{}", self.sent.borrow().len()))
+        Ok(format!("receipt-{}", self.sent.lock().unwrap().len()))
     }
 }
 
@@ -101,15 +114,24 @@ impl Run {
         let text = event.to_string();
         let parsed = GuardDutyEvent::from_json(&text).unwrap();
         let node = gdalert_pattern::parse_event(&text).unwrap();
-        let outcome = self.pipeline.process(&self.store, &parsed, &node, now);
-        let deliveries = self
-            .pipeline
-            .deliver(&self.store, &outcome, &self.sender, "test", now);
+        let outcome = block_on(self.pipeline.process(&self.store, &parsed, &node, now));
+        let deliveries =
+            block_on(
+                self.pipeline
+                    .deliver(&self.store, &outcome, &self.sender, "test", now),
+            );
         (outcome, deliveries)
     }
 
+    fn digest(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, gdalert_pipeline::store::StoreError> {
+        block_on(self.pipeline.digest(&self.store, now))
+    }
+
     fn sent(&self) -> usize {
-        self.sender.sent.borrow().len()
+        self.sender.sent.lock().unwrap().len()
     }
 }
 
@@ -236,7 +258,7 @@ fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_durati
     assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolved);
     assert_eq!(outcome.alert.outage_secs, Some(90 * 60));
     assert_eq!(run.sent(), 2);
-    let sent = run.sender.sent.borrow();
+    let sent = run.sender.sent.lock().unwrap();
     assert!(
         sent[1]
             .1
@@ -266,24 +288,15 @@ fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
         vec![("chat".to_string(), Decision::Grouped)]
     );
     assert!(
-        run.pipeline
-            .digest(&run.store, t0() + Duration::minutes(25))
-            .unwrap()
-            .is_empty(),
+        run.digest(t0() + Duration::minutes(25)).unwrap().is_empty(),
         "not due yet"
     );
-    let due = run
-        .pipeline
-        .digest(&run.store, t0() + Duration::minutes(31))
-        .unwrap();
+    let due = run.digest(t0() + Duration::minutes(31)).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].alert.lifecycle, Lifecycle::Resolved);
     assert_eq!(due[0].alert.outage_secs, Some(20 * 60));
     assert!(
-        run.pipeline
-            .digest(&run.store, t0() + Duration::minutes(40))
-            .unwrap()
-            .is_empty(),
+        run.digest(t0() + Duration::minutes(40)).unwrap().is_empty(),
         "sent once"
     );
 }
@@ -334,10 +347,7 @@ fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
     );
     assert_eq!(run.sent(), 2);
 
-    let digests = run
-        .pipeline
-        .digest(&run.store, t0() + Duration::minutes(16))
-        .unwrap();
+    let digests = run.digest(t0() + Duration::minutes(16)).unwrap();
     assert_eq!(digests.len(), 1);
     assert_eq!(digests[0].alert.suppressed_since_last, 1);
     assert!(
@@ -346,11 +356,7 @@ fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
         digests[0].alert.title
     );
     assert_eq!(digests[0].deliveries.len(), 2);
-    assert!(run
-        .pipeline
-        .digest(&run.store, t0() + Duration::minutes(17))
-        .unwrap()
-        .is_empty());
+    assert!(run.digest(t0() + Duration::minutes(17)).unwrap().is_empty());
 }
 
 #[test]
@@ -367,10 +373,7 @@ fn the_storm_guard_switches_a_destination_to_a_digest() {
         run.event(&e, t0() + Duration::seconds(i));
     }
     assert_eq!(run.sent(), 4, "two per destination, then held");
-    let digests = run
-        .pipeline
-        .digest(&run.store, t0() + Duration::hours(1))
-        .unwrap();
+    let digests = run.digest(t0() + Duration::hours(1)).unwrap();
     let storm: Vec<_> = digests
         .iter()
         .filter(|o| o.alert.title.starts_with("Alert storm"))
@@ -382,13 +385,13 @@ fn the_storm_guard_switches_a_destination_to_a_digest() {
 #[test]
 fn a_failed_destination_is_retried_without_reposting_the_ones_that_worked() {
     let run = Run::new(ROUTES);
-    run.sender.failing.borrow_mut().push("pager".into());
+    run.sender.failing.lock().unwrap().push("pager".into());
     let event = fixture("runtime-eks-reverse-shell-high.json");
     let (_, deliveries) = run.event(&event, t0());
     assert!(matches!(deliveries[0], Delivery::Delivered { .. }));
     assert!(matches!(&deliveries[1], Delivery::Failed(e) if e.retryable));
     // EventBridge retries the same event.
-    run.sender.failing.borrow_mut().clear();
+    run.sender.failing.lock().unwrap().clear();
     let (outcome, deliveries) = run.event(&event, t0() + Duration::minutes(1));
     assert!(outcome.replayed);
     assert!(
@@ -399,7 +402,7 @@ fn a_failed_destination_is_retried_without_reposting_the_ones_that_worked() {
         matches!(deliveries[1], Delivery::Delivered { .. }),
         "{deliveries:?}"
     );
-    let sent = run.sender.sent.borrow();
+    let sent = run.sender.sent.lock().unwrap();
     assert_eq!(sent.iter().filter(|(d, _)| d == "chat").count(), 1);
     assert_eq!(sent.iter().filter(|(d, _)| d == "pager").count(), 1);
 }
@@ -419,7 +422,8 @@ fn a_store_outage_delivers_anyway_and_says_dedupe_is_unavailable() {
     assert!(run
         .sender
         .sent
-        .borrow()
+        .lock()
+        .unwrap()
         .iter()
         .all(|(_, a)| a.dedupe_unavailable));
 }

@@ -89,12 +89,12 @@ impl SqliteStore {
     }
 
     /// Runs `f` inside one write transaction (committed if `f` returns).
-    pub fn batch<R>(&self, f: impl FnOnce(&Self) -> R) -> Result<R, StoreError> {
+    pub async fn batch<R>(&self, f: impl AsyncFnOnce(&Self) -> R) -> Result<R, StoreError> {
         self.lock()?
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(unavailable)?;
         self.in_batch.store(true, Ordering::SeqCst);
-        let result = f(self);
+        let result = f(self).await;
         self.in_batch.store(false, Ordering::SeqCst);
         self.lock()?.execute_batch("COMMIT").map_err(unavailable)?;
         Ok(result)
@@ -181,8 +181,12 @@ impl SqliteStore {
     }
 }
 
+// Each call is a short local-file transaction, done inline: the CLI that uses
+// this store has nothing else to run meanwhile, and a thread hop per call
+// would cost more than the write.
+#[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
+    async fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
         let conn = self.lock()?;
         match Self::read(&conn, key)? {
             Some((value, version, expires, due)) if expires > micros(now) => {
@@ -192,7 +196,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn put(
+    async fn put(
         &self,
         key: &str,
         expected: Option<u64>,
@@ -212,7 +216,7 @@ impl Store for SqliteStore {
         result
     }
 
-    fn due(
+    async fn due(
         &self,
         now: DateTime<Utc>,
         limit: usize,
@@ -251,20 +255,28 @@ mod tests {
     use super::*;
     use gdalert_pipeline::store::contract;
 
-    #[test]
-    fn sqlite_store_meets_the_contract() {
-        let dir = tempfile::tempdir().unwrap();
-        contract::check(&SqliteStore::open(&dir.path().join("state.db")).unwrap());
-        contract::check(&SqliteStore::in_memory().unwrap());
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
     }
 
-    #[test]
-    fn concurrent_claims_through_one_handle_have_one_winner() {
+    #[tokio::test]
+    async fn sqlite_store_meets_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        contract::check(&SqliteStore::open(&dir.path().join("state.db")).unwrap()).await;
+        contract::check(&SqliteStore::in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_claims_through_one_handle_have_one_winner() {
         let dir = tempfile::tempdir().unwrap();
         contract::check_concurrent_claims(
             &SqliteStore::open(&dir.path().join("state.db")).unwrap(),
             8,
-        );
+        )
+        .await;
     }
 
     #[test]
@@ -277,8 +289,8 @@ mod tests {
         let now = Utc::now();
         let ttl = Duration::from_secs(60);
         let wins = std::thread::scope(|s| {
-            let ha = s.spawn(|| a.claim("k", "a", ttl, ttl, now).unwrap());
-            let hb = s.spawn(|| b.claim("k", "b", ttl, ttl, now).unwrap());
+            let ha = s.spawn(|| block_on(a.claim("k", "a", ttl, ttl, now)).unwrap());
+            let hb = s.spawn(|| block_on(b.claim("k", "b", ttl, ttl, now)).unwrap());
             [ha.join().unwrap(), hb.join().unwrap()]
         });
         let won = wins
@@ -298,13 +310,15 @@ mod tests {
             expires_at: now + chrono::Duration::hours(1),
             due_at: None,
         };
-        SqliteStore::open(&path)
-            .unwrap()
-            .put("k", None, record, now)
-            .unwrap();
+        block_on(
+            SqliteStore::open(&path)
+                .unwrap()
+                .put("k", None, record, now),
+        )
+        .unwrap();
         let again = SqliteStore::open(&path).unwrap();
         assert_eq!(
-            again.get("k", now).unwrap().unwrap().record.value,
+            block_on(again.get("k", now)).unwrap().unwrap().record.value,
             serde_json::json!({"a": 1})
         );
     }

@@ -46,8 +46,14 @@ samples = true
 /// Discards payloads (rendering already happened in `deliver`).
 struct Discard;
 
+#[async_trait::async_trait]
 impl Sender for Discard {
-    fn send(&self, _: &Destination, _: &Alert, payload: &Payload) -> Result<String, SendError> {
+    async fn send(
+        &self,
+        _: &Destination,
+        _: &Alert,
+        payload: &Payload,
+    ) -> Result<String, SendError> {
         black_box(payload);
         Ok(String::new())
     }
@@ -71,21 +77,31 @@ fn jsonl() -> String {
     out
 }
 
+/// The CLI's runtime: one thread.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 fn replay(pipeline: &Pipeline, store: &SqliteStore, lines: &str, now: DateTime<Utc>) -> usize {
-    let mut sent = 0;
-    store
-        .batch(|store| {
-            for line in lines.lines() {
-                let event = GuardDutyEvent::from_json(line).unwrap();
-                let node = gdalert_pattern::parse_event(line).unwrap();
-                let outcome = pipeline.process(store, &event, &node, now);
-                for d in pipeline.deliver(store, &outcome, &Discard, "bench", now) {
-                    sent += usize::from(matches!(d, Delivery::Delivered { .. }));
-                }
+    block_on(store.batch(async |store| {
+        let mut sent = 0;
+        for line in lines.lines() {
+            let event = GuardDutyEvent::from_json(line).unwrap();
+            let node = gdalert_pattern::parse_event(line).unwrap();
+            let outcome = pipeline.process(store, &event, &node, now).await;
+            for d in pipeline
+                .deliver(store, &outcome, &Discard, "bench", now)
+                .await
+            {
+                sent += usize::from(matches!(d, Delivery::Delivered { .. }));
             }
-        })
-        .unwrap();
-    sent
+        }
+        sent
+    }))
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -126,16 +142,19 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             MemoryStore::new,
             |store| {
-                let mut sent = 0;
-                for line in lines.lines() {
-                    let event = GuardDutyEvent::from_json(line).unwrap();
-                    let node = gdalert_pattern::parse_event(line).unwrap();
-                    let outcome = pipeline.process(&store, &event, &node, now);
-                    sent += pipeline
-                        .deliver(&store, &outcome, &Discard, "bench", now)
-                        .len();
-                }
-                black_box(sent)
+                block_on(async {
+                    let mut sent = 0;
+                    for line in lines.lines() {
+                        let event = GuardDutyEvent::from_json(line).unwrap();
+                        let node = gdalert_pattern::parse_event(line).unwrap();
+                        let outcome = pipeline.process(&store, &event, &node, now).await;
+                        sent += pipeline
+                            .deliver(&store, &outcome, &Discard, "bench", now)
+                            .await
+                            .len();
+                    }
+                    black_box(sent)
+                })
             },
             BatchSize::PerIteration,
         )

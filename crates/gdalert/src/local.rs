@@ -146,8 +146,9 @@ pub fn split_events(origin: &str, text: &str, inputs: &mut Vec<Input>) {
 #[derive(Debug, Default)]
 pub struct LocalSender;
 
+#[async_trait::async_trait]
 impl Sender for LocalSender {
-    fn send(
+    async fn send(
         &self,
         destination: &Destination,
         _alert: &Alert,

@@ -44,11 +44,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One thread is enough: the pipeline's I/O waits on the network, not the CPU.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
-        Command::Replay(args) => replay::run(args),
+        Command::Replay(args) => runtime.block_on(replay::run(args)),
         Command::Render(args) => render::run(args),
         Command::Samples(args) => samples::run(args),
-        Command::Test(args) => route_tests::run(args),
+        Command::Test(args) => runtime.block_on(route_tests::run(args)),
         Command::Validate(args) => validate::run(args),
         Command::Patterns(cmd) => patterns::run(cmd),
     };

@@ -147,7 +147,7 @@ impl Printer<'_> {
     }
 }
 
-pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     let loaded = local::load_config(args.patterns.as_deref())?;
     let dry_run = !args.deliver;
     let inputs = if args.events.is_empty() {
@@ -230,10 +230,11 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
                 dry_run,
                 &mut printer,
                 &mut tally,
-            )?;
+            )
+            .await?;
             last_digest = Some(now);
         }
-        let outcome = pipeline.process(store, &event, &node, now);
+        let outcome = pipeline.process(store, &event, &node, now).await;
         report(
             &pipeline,
             store,
@@ -243,7 +244,8 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             dry_run,
             &mut printer,
             &mut tally,
-        )?;
+        )
+        .await?;
     }
     let end = if args.flush {
         DateTime::<Utc>::MAX_UTC - chrono::Duration::days(400)
@@ -258,7 +260,8 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         dry_run,
         &mut printer,
         &mut tally,
-    )?;
+    )
+    .await?;
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -304,7 +307,7 @@ pub(crate) fn final_decision(decided: &Decided, delivery: &Delivery) -> (&'stati
 }
 
 #[allow(clippy::too_many_arguments)]
-fn digest(
+async fn digest(
     pipeline: &Pipeline,
     store: &dyn Store,
     now: DateTime<Utc>,
@@ -313,12 +316,13 @@ fn digest(
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<()> {
-    match pipeline.digest(store, now) {
+    match pipeline.digest(store, now).await {
         Ok(outcomes) => {
             for outcome in outcomes {
                 report(
                     pipeline, store, &outcome, now, owner, dry_run, printer, tally,
-                )?;
+                )
+                .await?;
             }
         }
         Err(e) => eprintln!("digest skipped: {e}"),
@@ -327,7 +331,7 @@ fn digest(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn report(
+async fn report(
     pipeline: &Pipeline,
     store: &dyn Store,
     outcome: &Outcome,
@@ -364,7 +368,9 @@ fn report(
             }
         }
     }
-    let deliveries = pipeline.deliver(store, &local_only, &LocalSender, owner, now);
+    let deliveries = pipeline
+        .deliver(store, &local_only, &LocalSender, owner, now)
+        .await;
     for (decided, delivery) in outcome.deliveries.iter().zip(deliveries) {
         let destination = pipeline.config.destinations.get(&decided.destination);
         let rendered = || destination.and_then(|d| render(&outcome.alert, d).ok());

@@ -72,8 +72,14 @@ struct Step {
 /// Every delivery succeeds, nothing leaves the process.
 struct Accepting;
 
+#[async_trait::async_trait]
 impl Sender for Accepting {
-    fn send(&self, destination: &Destination, _: &Alert, _: &Payload) -> Result<String, SendError> {
+    async fn send(
+        &self,
+        destination: &Destination,
+        _: &Alert,
+        _: &Payload,
+    ) -> Result<String, SendError> {
         Ok(format!("test:{}", destination.name))
     }
 }
@@ -121,7 +127,7 @@ fn fixture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-pub fn run(args: TestArgs) -> Result<ExitCode> {
+pub async fn run(args: TestArgs) -> Result<ExitCode> {
     let files = fixture_files(&args.paths)?;
     if files.is_empty() {
         bail!(
@@ -138,7 +144,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         let base = file.parent().unwrap_or(Path::new("."));
         for case in &fixture.cases {
             let pipeline = Pipeline::new(local::load_config(args.patterns.as_deref())?.config);
-            match run_case(&pipeline, base, case) {
+            match run_case(&pipeline, base, case).await {
                 Ok(()) => {
                     passed += 1;
                     println!("ok   {}: {}", file.display(), case.name);
@@ -158,7 +164,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     })
 }
 
-fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
+async fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
     let store = MemoryStore::new();
     let mut clock: Option<DateTime<Utc>> = None;
     for (n, step) in case.steps.iter().enumerate() {
@@ -184,8 +190,10 @@ fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
             None => event.time.map(|t| t.0).unwrap_or_else(Utc::now),
         };
         clock = Some(now);
-        let outcome = pipeline.process(&store, &event, &node, now);
-        let deliveries = pipeline.deliver(&store, &outcome, &Accepting, "gdalert-test", now);
+        let outcome = pipeline.process(&store, &event, &node, now).await;
+        let deliveries = pipeline
+            .deliver(&store, &outcome, &Accepting, "gdalert-test", now)
+            .await;
         let got: Vec<String> = outcome
             .deliveries
             .iter()
