@@ -1,0 +1,243 @@
+//! The pipeline's state in DynamoDB.
+//!
+//! Table layout (the SAM template creates it):
+//! - partition key `pk` (S): the record key;
+//! - `value` (S, JSON), `version` (N), `expires_us` (N, µs since the epoch);
+//! - `ttl` (N, seconds): DynamoDB's TTL attribute, so expired state is
+//!   deleted for free (TTL deletion is lazy, hence `expires_us` is also
+//!   checked on every read and write);
+//! - `due_us` (N) and `due` (S, always `"due"`) only on records the digest
+//!   must visit; the sparse global secondary index `due-index` (`due`,
+//!   `due_us`) lets [`Store::due`] query instead of scan.
+//!
+//! Every write is conditional on the version read (or on absence), so
+//! claim/complete inherit DynamoDB's single-winner conditional writes.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use gdalert_pipeline::store::{Record, Store, StoreError, Versioned};
+
+use crate::sdk_error::is_retryable;
+
+/// The GSI that lists due records.
+pub const DUE_INDEX: &str = "due-index";
+
+/// State in one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("DynamoDB {what}: {e}"))
+}
+
+fn num(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(v).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table and its index (tests and local runs; production
+    /// tables come from the SAM template).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType,
+        };
+        let attr = |name: &str, t: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(t)
+                .build()
+                .map_err(|e| unavailable("CreateTable", e))
+        };
+        let key = |name: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(t)
+                .build()
+                .map_err(|e| unavailable("CreateTable", e))
+        };
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(DUE_INDEX)
+            .key_schema(key("due", KeyType::Hash)?)
+            .key_schema(key("due_us", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| unavailable("CreateTable", e))?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("due", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("due_us", ScalarAttributeType::N)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(
+                    "CreateTable",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(())
+    }
+
+    fn versioned(
+        key: &str,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<Versioned, StoreError> {
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        };
+        let text = item
+            .get("value")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| corrupt("no `value`"))?;
+        let value = serde_json::from_str(text).map_err(|e| corrupt(&e.to_string()))?;
+        Ok(Versioned {
+            record: Record {
+                value,
+                expires_at: from_micros(
+                    num(item, "expires_us").ok_or_else(|| corrupt("no `expires_us`"))?,
+                ),
+                due_at: num(item, "due_us").map(from_micros),
+            },
+            version: num(item, "version").ok_or_else(|| corrupt("no `version`"))? as u64,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for DynamoStore {
+    async fn get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let versioned = Self::versioned(key, item)?;
+        Ok((versioned.record.expires_at > now).then_some(versioned))
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        record: Record,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let version = expected.map_or(1, |v| v + 1);
+        let value = serde_json::to_string(&record.value).map_err(|e| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("value", s(&value))
+            .item("version", n(version as i64))
+            .item("expires_us", n(micros(record.expires_at)))
+            .item("ttl", n(record.expires_at.timestamp()))
+            .expression_attribute_values(":now", n(micros(now)));
+        if let Some(due) = record.due_at {
+            request = request.item("due", s("due")).item("due_us", n(micros(due)));
+        }
+        request = match expected {
+            None => request.condition_expression("attribute_not_exists(pk) OR expires_us <= :now"),
+            Some(v) => request
+                .condition_expression("version = :v AND expires_us > :now")
+                .expression_attribute_values(":v", n(v as i64)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => {
+                let retry = if is_retryable(&e) { " (transient)" } else { "" };
+                Err(unavailable(
+                    "PutItem",
+                    format!("{}{retry}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
+                ))
+            }
+        }
+    }
+
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due = :due AND due_us <= :now")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":due", s("due"))
+            .expression_attribute_values(":now", n(micros(now)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let mut due = Vec::new();
+        for item in out.items() {
+            let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
+                continue;
+            };
+            let versioned = Self::versioned(key, item)?;
+            if versioned.record.expires_at > now {
+                due.push((key.clone(), versioned));
+            }
+        }
+        Ok(due)
+    }
+}

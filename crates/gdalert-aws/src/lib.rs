@@ -1,0 +1,58 @@
+//! gdalert's AWS adapters, all on aws-sdk-rust with one shared SDK config:
+//! SNS, SES v2 and EventBridge destination clients (plugged into the
+//! shared delivery path of `gdalert-delivery`), the DynamoDB state store,
+//! Secrets Manager / SSM secrets, and EventBridge's own `TestEventPattern`.
+//!
+//! Endpoints follow the SDK's standard settings, so `AWS_ENDPOINT_URL`
+//! points every client at a local AWS API server in tests.
+
+pub mod destinations;
+pub mod dynamodb;
+pub mod pattern_check;
+pub mod sdk_error;
+pub mod secrets;
+
+pub use destinations::{EventBridgeClient, SesClient, SnsClient};
+pub use dynamodb::DynamoStore;
+pub use secrets::AwsSecrets;
+
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+
+/// The SDK clients gdalert uses, built once per process.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub sns: aws_sdk_sns::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets_manager: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl AwsClients {
+    /// Loads the standard SDK configuration (environment, profile, Lambda
+    /// role). Destination clients make one attempt per call: the delivery
+    /// path retries, within each destination's deadline. State and secrets
+    /// keep the SDK's standard retries.
+    pub async fn load() -> AwsClients {
+        let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let single = aws_sdk_sns::config::Builder::from(&shared)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let ses = aws_sdk_sesv2::config::Builder::from(&shared)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let eb = aws_sdk_eventbridge::config::Builder::from(&shared)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        AwsClients {
+            sns: aws_sdk_sns::Client::from_conf(single),
+            sesv2: aws_sdk_sesv2::Client::from_conf(ses),
+            eventbridge: aws_sdk_eventbridge::Client::from_conf(eb),
+            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+            secrets_manager: aws_sdk_secretsmanager::Client::new(&shared),
+            ssm: aws_sdk_ssm::Client::new(&shared),
+        }
+    }
+}

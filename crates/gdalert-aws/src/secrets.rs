@@ -1,0 +1,66 @@
+//! Secrets from Secrets Manager (ARNs) and SSM Parameter Store (names or ARNs).
+
+use aws_sdk_ssm::error::DisplayErrorContext;
+use gdalert_delivery::{Secret, SecretError, SecretSource};
+use gdalert_pipeline::config::SecretRef;
+
+use crate::sdk_error::is_retryable;
+
+/// Reads secret references with the AWS SDK. Wrap in
+/// [`gdalert_delivery::CachedSecrets`] to read each one once per TTL.
+#[derive(Debug, Clone)]
+pub struct AwsSecrets {
+    secrets_manager: aws_sdk_secretsmanager::Client,
+    ssm: aws_sdk_ssm::Client,
+}
+
+impl AwsSecrets {
+    pub fn new(
+        secrets_manager: aws_sdk_secretsmanager::Client,
+        ssm: aws_sdk_ssm::Client,
+    ) -> AwsSecrets {
+        AwsSecrets {
+            secrets_manager,
+            ssm,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretSource for AwsSecrets {
+    async fn read(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
+        let error = |reason: String, retryable: bool| SecretError {
+            reference: reference.as_str().to_string(),
+            reason,
+            retryable,
+        };
+        match reference {
+            SecretRef::SecretsManager(arn) => {
+                let out = self
+                    .secrets_manager
+                    .get_secret_value()
+                    .secret_id(arn)
+                    .send()
+                    .await
+                    .map_err(|e| error(DisplayErrorContext(&e).to_string(), is_retryable(&e)))?;
+                out.secret_string()
+                    .map(Secret::new)
+                    .ok_or_else(|| error("the secret has no string value".into(), false))
+            }
+            SecretRef::Parameter(name) => {
+                let out = self
+                    .ssm
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| error(DisplayErrorContext(&e).to_string(), is_retryable(&e)))?;
+                out.parameter()
+                    .and_then(|p| p.value())
+                    .map(Secret::new)
+                    .ok_or_else(|| error("the parameter has no value".into(), false))
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Slack: incoming webhook, or `chat.postMessage` with a bot token so that
+//! updates and the resolved message go into the first alert's thread.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use gdalert_pipeline::config::{Destination, DestinationKind};
+use gdalert_pipeline::store::{expiry, Record, Store};
+use gdalert_pipeline::{Alert, Lifecycle, Payload};
+use serde_json::{json, Value};
+
+use crate::http::HttpClient;
+use crate::retry::Failure;
+use crate::senders::DestinationClient;
+
+/// How long a thread root is remembered.
+const THREAD_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Slack client. Threads need a store (where the first message's `ts`
+/// lives); without one, every alert is a new message.
+#[derive(Clone)]
+pub struct SlackClient {
+    http: HttpClient,
+    api_base: String,
+    threads: Option<Arc<dyn Store>>,
+}
+
+impl std::fmt::Debug for SlackClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackClient")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SlackClient {
+    pub fn new(http: HttpClient, threads: Option<Arc<dyn Store>>) -> SlackClient {
+        SlackClient {
+            http,
+            api_base: "https://slack.com".into(),
+            threads,
+        }
+    }
+
+    /// Points `chat.postMessage` elsewhere (tests).
+    pub fn with_api_base(mut self, base: &str) -> SlackClient {
+        self.api_base = base.trim_end_matches('/').to_string();
+        self
+    }
+
+    fn thread_key(destination: &Destination, alert: &Alert) -> String {
+        format!("slack-thread/{}/{}", destination.name, alert.dedupe_key)
+    }
+
+    async fn thread_ts(&self, destination: &Destination, alert: &Alert) -> Option<String> {
+        let store = self.threads.as_ref()?;
+        let record = store
+            .get(&Self::thread_key(destination, alert), Utc::now())
+            .await
+            .ok()??;
+        record.record.value["ts"].as_str().map(str::to_string)
+    }
+
+    async fn remember(&self, destination: &Destination, alert: &Alert, ts: &str) {
+        let Some(store) = &self.threads else { return };
+        let now = Utc::now();
+        let record = Record {
+            value: json!({ "ts": ts }),
+            expires_at: expiry(now, THREAD_TTL),
+            due_at: None,
+        };
+        // First root wins; losing the race only means this alert is not a root.
+        let _ = store
+            .put(&Self::thread_key(destination, alert), None, record, now)
+            .await;
+    }
+
+    async fn post_message(
+        &self,
+        destination: &Destination,
+        alert: &Alert,
+        body: &Value,
+    ) -> Result<String, Failure> {
+        let (Some(token), Some(channel)) = (&destination.bot_token, &destination.channel) else {
+            return Err(Failure::fatal("bot_token and channel are both required"));
+        };
+        let token = self.http.secret(token).await?;
+        let opens = matches!(
+            alert.lifecycle,
+            Lifecycle::New | Lifecycle::Opened | Lifecycle::Sample
+        );
+        let thread = if opens {
+            None
+        } else {
+            self.thread_ts(destination, alert).await
+        };
+        let mut message = body.clone();
+        message["channel"] = json!(channel);
+        if let Some(ts) = &thread {
+            message["thread_ts"] = json!(ts);
+            // Escalations and resolutions also show in the channel.
+            if matches!(alert.lifecycle, Lifecycle::Escalation | Lifecycle::Resolved) {
+                message["reply_broadcast"] = json!(true);
+            }
+        }
+        let bytes = serde_json::to_vec(&message).map_err(|e| Failure::fatal(e.to_string()))?;
+        let url = format!("{}/api/chat.postMessage", self.api_base);
+        let answer = self
+            .http
+            .post_json(
+                DestinationKind::Slack,
+                &url,
+                &[("authorization", format!("Bearer {}", token.expose()))],
+                &bytes,
+            )
+            .await?;
+        // The Web API answers HTTP 200 with `ok: false` on failure.
+        let reply = answer.json().unwrap_or(Value::Null);
+        if reply["ok"] != json!(true) {
+            let error = reply["error"]
+                .as_str()
+                .unwrap_or("unreadable answer")
+                .to_string();
+            return Err(match error.as_str() {
+                "ratelimited"
+                | "internal_error"
+                | "fatal_error"
+                | "service_unavailable"
+                | "request_timeout" => Failure::retry(format!("Slack API: {error}")),
+                _ => Failure::fatal(format!("Slack API: {error}")),
+            });
+        }
+        let ts = reply["ts"].as_str().unwrap_or_default().to_string();
+        if thread.is_none() && !ts.is_empty() {
+            self.remember(destination, alert, &ts).await;
+        }
+        Ok(format!("slack:{channel}/{ts}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl DestinationClient for SlackClient {
+    async fn attempt(
+        &self,
+        destination: &Destination,
+        alert: &Alert,
+        payload: &Payload,
+    ) -> Result<String, Failure> {
+        let Payload::Json { body } = payload else {
+            return Err(Failure::fatal("Slack needs a JSON payload"));
+        };
+        if destination.bot_token.is_some() {
+            return self.post_message(destination, alert, body).await;
+        }
+        let Some(hook) = &destination.webhook_url else {
+            return Err(Failure::fatal(
+                "webhook_url (a secret reference) is required",
+            ));
+        };
+        let url = self.http.secret(hook).await?;
+        let bytes = serde_json::to_vec(body).map_err(|e| Failure::fatal(e.to_string()))?;
+        let answer = self
+            .http
+            .post_json(DestinationKind::Slack, url.expose(), &[], &bytes)
+            .await?;
+        Ok(format!("slack:HTTP {}", answer.status))
+    }
+}

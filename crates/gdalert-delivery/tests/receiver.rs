@@ -1,0 +1,125 @@
+//! A scripted HTTP receiver on loopback (real TCP), shared by the delivery
+//! tests: answers each request with the next scripted reply and records
+//! what arrived.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16, &'static str),
+    /// 429 with `Retry-After: secs`.
+    RateLimited(u64),
+    /// Accept the connection, never answer.
+    Hang,
+}
+
+/// What arrived.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    last: Option<Reply>,
+    seen: Vec<Request>,
+}
+
+/// A running receiver.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)]
+pub struct Receiver {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Receiver {
+    /// Starts a receiver answering `script` in order, then its last reply forever.
+    pub async fn start(script: Vec<Reply>) -> Receiver {
+        let state = Arc::new(Mutex::new(State {
+            last: script.last().cloned(),
+            script: script.into(),
+            seen: Vec::new(),
+        }));
+        let shared = state.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let state = shared.clone();
+                async move { answer(state, uri.path().to_string(), headers, body).await }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { base, state }
+    }
+
+    /// Requests received so far.
+    pub fn seen(&self) -> Vec<Request> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    /// Replaces the script (a webhook coming back up).
+    pub fn rescript(&self, script: Vec<Reply>) {
+        let mut state = self.state.lock().unwrap();
+        state.last = script.last().cloned();
+        state.script = script.into();
+    }
+}
+
+async fn answer(
+    state: Arc<Mutex<State>>,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let reply = {
+        let mut state = state.lock().unwrap();
+        state.seen.push(Request {
+            path,
+            headers,
+            body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+            at: Instant::now(),
+        });
+        let next = state.script.pop_front();
+        next.or_else(|| state.last.clone())
+            .unwrap_or(Reply::Status(200, "ok"))
+    };
+    match reply {
+        Reply::Status(code, body) => {
+            (StatusCode::from_u16(code).unwrap(), body.to_string()).into_response()
+        }
+        Reply::RateLimited(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "rate limited",
+        )
+            .into_response(),
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// An address where nothing listens (connection refused).
+pub async fn refused_base() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
