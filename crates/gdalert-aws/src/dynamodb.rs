@@ -215,27 +215,39 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(String, Versioned)>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(DUE_INDEX)
-            .key_condition_expression("#due = :due AND due_us <= :now")
-            .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":due", s("due"))
-            .expression_attribute_values(":now", n(micros(now)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        // `Limit` counts items read, before the expiry check, so page until
+        // enough live records are found (expired ones linger until TTL deletes them).
         let mut due = Vec::new();
-        for item in out.items() {
-            let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
-                continue;
-            };
-            let versioned = Self::versioned(key, item)?;
-            if versioned.record.expires_at > now {
-                due.push((key.clone(), versioned));
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("#due = :due AND due_us <= :now")
+                .expression_attribute_names("#due", "due")
+                .expression_attribute_values(":due", s("due"))
+                .expression_attribute_values(":now", n(micros(now)))
+                .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                })?;
+            for item in out.items() {
+                let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                let versioned = Self::versioned(key, item)?;
+                if versioned.record.expires_at > now && due.len() < limit {
+                    due.push((key.clone(), versioned));
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if due.len() >= limit || start.is_none() {
+                break;
             }
         }
         Ok(due)

@@ -37,22 +37,28 @@ impl AwsClients {
     /// keep the SDK's standard retries.
     pub async fn load() -> AwsClients {
         let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let single = aws_sdk_sns::config::Builder::from(&shared)
+        AwsClients::from_config(&shared)
+    }
+
+    /// Builds the clients from an SDK configuration (tests point it at a
+    /// local AWS API server).
+    pub fn from_config(shared: &aws_config::SdkConfig) -> AwsClients {
+        let single = aws_sdk_sns::config::Builder::from(shared)
             .retry_config(RetryConfig::disabled())
             .build();
-        let ses = aws_sdk_sesv2::config::Builder::from(&shared)
+        let ses = aws_sdk_sesv2::config::Builder::from(shared)
             .retry_config(RetryConfig::disabled())
             .build();
-        let eb = aws_sdk_eventbridge::config::Builder::from(&shared)
+        let eb = aws_sdk_eventbridge::config::Builder::from(shared)
             .retry_config(RetryConfig::disabled())
             .build();
         AwsClients {
             sns: aws_sdk_sns::Client::from_conf(single),
             sesv2: aws_sdk_sesv2::Client::from_conf(ses),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eb),
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-            secrets_manager: aws_sdk_secretsmanager::Client::new(&shared),
-            ssm: aws_sdk_ssm::Client::new(&shared),
+            dynamodb: aws_sdk_dynamodb::Client::new(shared),
+            secrets_manager: aws_sdk_secretsmanager::Client::new(shared),
+            ssm: aws_sdk_ssm::Client::new(shared),
         }
     }
 }

@@ -40,9 +40,10 @@ pub fn check_teams_answer(answer: &Answer) -> Result<(), Failure> {
         "Teams answered HTTP {} but reported a failure: {snippet}",
         answer.status
     );
-    if lower.contains("429") || lower.contains("throttl") || lower.contains("too many") {
-        Err(Failure::retry(message))
-    } else if lower.contains("50") && lower.contains("http error") {
+    let throttled =
+        lower.contains("429") || lower.contains("throttl") || lower.contains("too many");
+    let server_side = lower.contains("http error 5");
+    if throttled || server_side {
         Err(Failure::retry(message))
     } else {
         Err(Failure::fatal(message))

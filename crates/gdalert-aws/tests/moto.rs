@@ -1,0 +1,459 @@
+//! The AWS adapters with the real aws-sdk-rust clients against a real local
+//! AWS API server (moto in server mode) on loopback.
+//!
+//! `.ci/run` starts the server and sets `GDALERT_MOTO_URL`; without it,
+//! these tests start `moto_server` themselves (`pip install 'moto[server]'`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sns::config::Credentials;
+use chrono::Utc;
+use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore, EventBridgeClient, SesClient, SnsClient};
+use gdalert_delivery::{CachedSecrets, RetryPolicy, SecretSource, Senders};
+use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::config::SecretRef;
+use gdalert_pipeline::store::contract;
+use gdalert_pipeline::{Config, Delivery, Pipeline, Store};
+use serde_json::Value;
+
+fn moto_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("GDALERT_MOTO_URL") {
+            return url;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("no GDALERT_MOTO_URL and cannot start moto_server ({e}); run `bash .ci/run` or `pip install 'moto[server]'`")
+            });
+        // The server lives as long as the test process.
+        std::mem::forget(child);
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return url;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not start on {url}");
+    })
+    .clone()
+}
+
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await
+}
+
+async fn clients() -> AwsClients {
+    AwsClients::from_config(&sdk_config(&moto_url()).await)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", fastrand_suffix())
+}
+
+fn fastrand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn fixture() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/events/runtime-fargate-c2-high.json"),
+    )
+    .unwrap()
+}
+
+fn senders(aws: &AwsClients) -> Senders {
+    Senders::new(RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+    })
+    .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
+    .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
+    .with(
+        "eventbridge",
+        Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
+    )
+}
+
+/// Runs the fixture through the pipeline to one destination described by `toml`.
+async fn deliver(aws: &AwsClients, store: &dyn Store, destination: &str) -> Vec<Delivery> {
+    let text = format!(
+        "[destinations.target]\n{destination}\n\n[[routes]]\nname = \"all\"\ndestinations = [\"target\"]\n"
+    );
+    let pipeline = Pipeline::new(Config::load("routes.toml", &text, &BTreeMap::new()).unwrap());
+    let event_text = fixture();
+    let event = GuardDutyEvent::from_json(&event_text).unwrap();
+    let node = gdalert_pattern::parse_event(&event_text).unwrap();
+    let now = Utc::now();
+    let outcome = pipeline.process(store, &event, &node, now).await;
+    pipeline
+        .deliver(store, &outcome, &senders(aws), "moto-test", now)
+        .await
+}
+
+async fn queue(aws_sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = aws_sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = aws_sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    (url, arn)
+}
+
+async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    sqs.receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+        .iter()
+        .filter_map(|m| m.body().map(str::to_string))
+        .collect()
+}
+
+async fn table(aws: &AwsClients) -> DynamoStore {
+    let store = DynamoStore::new(aws.dynamodb.clone(), unique("gdalert-state"));
+    store.create_table().await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn sns_publish_reaches_an_sqs_subscriber_with_the_attributes() {
+    let aws = clients().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
+    let (queue_url, queue_arn) = queue(&sqs, &unique("alerts")).await;
+    let topic = aws
+        .sns
+        .create_topic()
+        .name(unique("gdalert"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    aws.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .unwrap();
+    let store = table(&aws).await;
+    let deliveries = deliver(
+        &aws,
+        &store,
+        &format!("kind = \"sns\"\ntopic_arn = \"{topic}\""),
+    )
+    .await;
+    assert!(
+        matches!(&deliveries[0], Delivery::Delivered { receipt } if receipt.starts_with("sns:")),
+        "{deliveries:?}"
+    );
+
+    let bodies = receive(&sqs, &queue_url).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let envelope: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert!(
+        envelope["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("C&CActivity"),
+        "{envelope}"
+    );
+    assert!(envelope["Message"]
+        .as_str()
+        .unwrap()
+        .contains("payments-prod"));
+    let attributes = &envelope["MessageAttributes"];
+    assert_eq!(attributes["severity"]["Value"], "High", "{attributes}");
+    assert_eq!(
+        attributes["type"]["Value"],
+        "Backdoor:Runtime/C&CActivity.B"
+    );
+    assert_eq!(attributes["lifecycle"]["Value"], "new");
+
+    // The same event again (an EventBridge retry): nothing new on the queue.
+    let again = deliver(
+        &aws,
+        &store,
+        &format!("kind = \"sns\"\ntopic_arn = \"{topic}\""),
+    )
+    .await;
+    assert!(
+        again
+            .iter()
+            .all(|d| !matches!(d, Delivery::Delivered { .. })),
+        "{again:?}"
+    );
+    assert!(receive(&sqs, &queue_url).await.is_empty());
+}
+
+#[tokio::test]
+async fn sns_to_a_missing_topic_is_a_configuration_error() {
+    let aws = clients().await;
+    let store = table(&aws).await;
+    let deliveries = deliver(
+        &aws,
+        &store,
+        "kind = \"sns\"\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:does-not-exist\"",
+    )
+    .await;
+    match &deliveries[0] {
+        Delivery::Failed(e) => assert!(!e.retryable, "{}", e.message),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ses_mail_is_sent_and_readable_from_the_server() {
+    let aws = clients().await;
+    let from = format!("{}@gdalert.example", unique("alerts"));
+    aws.sesv2
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let store = table(&aws).await;
+    let deliveries = deliver(
+        &aws,
+        &store,
+        &format!("kind = \"email\"\nfrom = \"{from}\"\nto = [\"soc@gdalert.example\"]"),
+    )
+    .await;
+    assert!(
+        matches!(&deliveries[0], Delivery::Delivered { .. }),
+        "{deliveries:?}"
+    );
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = data["ses"].to_string();
+    assert!(
+        text.contains(&from),
+        "sent mail not found in {}",
+        &text[..text.len().min(2000)]
+    );
+    assert!(text.contains("C&amp;CActivity") || text.contains("C&CActivity"));
+}
+
+#[tokio::test]
+async fn eventbridge_put_events_reaches_a_rule_with_an_sqs_target() {
+    let aws = clients().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
+    let (queue_url, queue_arn) = queue(&sqs, &unique("automation")).await;
+    let bus = unique("gdalert-bus");
+    aws.eventbridge
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    let rule = unique("gdalert-alerts");
+    aws.eventbridge
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": ["gdalert"]}"#)
+        .send()
+        .await
+        .unwrap();
+    aws.eventbridge
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let store = table(&aws).await;
+    let deliveries = deliver(
+        &aws,
+        &store,
+        &format!("kind = \"eventbridge\"\nevent_bus = \"{bus}\""),
+    )
+    .await;
+    assert!(
+        matches!(&deliveries[0], Delivery::Delivered { .. }),
+        "{deliveries:?}"
+    );
+    let bodies = receive(&sqs, &queue_url).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let event: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(event["source"], "gdalert");
+    assert_eq!(
+        event["detail"]["alert"]["finding_type"], "Backdoor:Runtime/C&CActivity.B",
+        "{event}"
+    );
+}
+
+#[tokio::test]
+async fn the_dynamodb_store_meets_the_store_contract() {
+    let aws = clients().await;
+    contract::check(&table(&aws).await).await;
+}
+
+#[tokio::test]
+async fn concurrent_claims_in_dynamodb_have_exactly_one_winner() {
+    let aws = clients().await;
+    // Real concurrent requests: each claimer has its own in-flight HTTP call.
+    contract::check_concurrent_claims(&table(&aws).await, 8).await;
+}
+
+#[tokio::test]
+async fn a_dynamodb_outage_fails_open_and_still_delivers() {
+    let aws = clients().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
+    let (queue_url, queue_arn) = queue(&sqs, &unique("failopen")).await;
+    let topic = aws
+        .sns
+        .create_topic()
+        .name(unique("failopen"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    aws.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .unwrap();
+    // A table that does not exist behaves like a store that is down.
+    let missing = DynamoStore::new(aws.dynamodb.clone(), unique("no-such-table"));
+    let deliveries = deliver(
+        &aws,
+        &missing,
+        &format!("kind = \"sns\"\ntopic_arn = \"{topic}\""),
+    )
+    .await;
+    assert!(
+        matches!(&deliveries[0], Delivery::Delivered { .. }),
+        "{deliveries:?}"
+    );
+    let bodies = receive(&sqs, &queue_url).await;
+    assert_eq!(bodies.len(), 1);
+    assert!(
+        bodies[0].contains("dedupe unavailable") || bodies[0].contains("Dedupe unavailable"),
+        "{}",
+        bodies[0]
+    );
+}
+
+#[tokio::test]
+async fn secrets_come_from_secrets_manager_and_ssm_and_are_cached() {
+    let aws = clients().await;
+    let arn = aws
+        .secrets_manager
+        .create_secret()
+        .name(unique("gdalert/slack"))
+        .secret_string("https://hooks.slack.com/services/T0/B0/SECRET")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let name = format!("/{}", unique("gdalert/pd"));
+    aws.ssm
+        .put_parameter()
+        .name(&name)
+        .value("pd-routing-key")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let secrets = CachedSecrets::new(
+        AwsSecrets::new(aws.secrets_manager.clone(), aws.ssm.clone()),
+        Duration::from_secs(300),
+    );
+    let sm = secrets
+        .read(&SecretRef::SecretsManager(arn.clone()))
+        .await
+        .unwrap();
+    assert_eq!(sm.expose(), "https://hooks.slack.com/services/T0/B0/SECRET");
+    assert_eq!(format!("{sm:?}"), "[redacted]");
+    let p = secrets
+        .read(&SecretRef::Parameter(name.clone()))
+        .await
+        .unwrap();
+    assert_eq!(p.expose(), "pd-routing-key");
+    // Cached: deleting the secret does not break the next read within the TTL.
+    aws.secrets_manager
+        .delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(secrets
+        .read(&SecretRef::SecretsManager(arn.clone()))
+        .await
+        .is_ok());
+    // Uncached, a missing secret is an error that names the reference only.
+    let direct = AwsSecrets::new(aws.secrets_manager.clone(), aws.ssm.clone());
+    let err = direct
+        .read(&SecretRef::SecretsManager(arn.clone()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(&arn));
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+}
