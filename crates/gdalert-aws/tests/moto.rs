@@ -1,16 +1,13 @@
 //! The AWS adapters with the real aws-sdk-rust clients against a real local
 //! AWS API server (moto in server mode) on loopback.
 //!
-//! `.ci/run` starts the server and sets `GDALERT_MOTO_URL`; without it,
-//! these tests start `moto_server` themselves (`pip install 'moto[server]'`).
+//! `.ci/run` starts the server; see `gdalert_testkit::moto_url`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_sdk_sns::config::Credentials;
 use chrono::Utc;
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore, EventBridgeClient, SesClient, SnsClient};
 use gdalert_delivery::{CachedSecrets, RetryPolicy, SecretSource, Senders};
@@ -18,73 +15,15 @@ use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::config::SecretRef;
 use gdalert_pipeline::store::contract;
 use gdalert_pipeline::{Config, Delivery, Pipeline, Store};
+use gdalert_testkit::{moto_url, sdk_config, unique};
 use serde_json::Value;
-
-fn moto_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("GDALERT_MOTO_URL") {
-            return url;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("no GDALERT_MOTO_URL and cannot start moto_server ({e}); run `bash .ci/run` or `pip install 'moto[server]'`")
-            });
-        // The server lives as long as the test process.
-        std::mem::forget(child);
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return url;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto_server did not start on {url}");
-    })
-    .clone()
-}
-
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
 
 async fn clients() -> AwsClients {
     AwsClients::from_config(&sdk_config(&moto_url()).await)
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", fastrand_suffix())
-}
-
-fn fastrand_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
 fn fixture() -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/events/runtime-fargate-c2-high.json"),
-    )
-    .unwrap()
+    gdalert_testkit::fixture("runtime-fargate-c2-high.json")
 }
 
 fn senders(aws: &AwsClients) -> Senders {

@@ -6,8 +6,6 @@
 //! dropped silently, never posted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod receiver;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,16 +17,12 @@ use gdalert_delivery::{
 };
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, Delivery, MemoryStore, Pipeline};
-use receiver::{refused_base, Receiver, Reply};
+use gdalert_testkit::{refused_base, Receiver, Reply};
 
 const KINDS: [&str; 4] = ["slack", "teams", "pagerduty", "webhook"];
 
 fn fixture() -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/events/runtime-fargate-c2-high.json"),
-    )
-    .unwrap()
+    gdalert_testkit::fixture("runtime-fargate-c2-high.json")
 }
 
 /// A routes file with one destination of `kind` pointing at `base`.

@@ -1,13 +1,10 @@
 //! Email over SMTP to a real SMTP server on loopback (aiosmtpd).
 //!
-//! `.ci/run` starts the sink and sets `GDALERT_SMTP_ADDR` and
-//! `GDALERT_SMTP_LOG` (what the sink printed); without them, this test
-//! starts `python3 -u -m aiosmtpd -n` itself (`pip install aiosmtpd`).
+//! `.ci/run` starts the sink; see `gdalert_testkit::smtp_sink`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,56 +12,12 @@ use gdalert_delivery::{RetryPolicy, Senders, SmtpClient, StaticSecrets};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, Delivery, MemoryStore, Pipeline};
 
-/// (host:port, log file) of the SMTP sink.
-fn sink() -> (String, PathBuf) {
-    static SINK: OnceLock<(String, PathBuf)> = OnceLock::new();
-    SINK.get_or_init(|| {
-        if let (Ok(addr), Ok(log)) = (
-            std::env::var("GDALERT_SMTP_ADDR"),
-            std::env::var("GDALERT_SMTP_LOG"),
-        ) {
-            return (addr, PathBuf::from(log));
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let log = std::env::temp_dir().join(format!("gdalert-smtp-{}.log", std::process::id()));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = std::process::Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(file)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start aiosmtpd ({e}); run `bash .ci/run` or `pip install aiosmtpd`")
-            });
-        std::mem::forget(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (format!("127.0.0.1:{port}"), log);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("aiosmtpd did not start");
-    })
-    .clone()
+fn sink() -> (String, std::path::PathBuf) {
+    gdalert_testkit::smtp_sink()
 }
 
 fn event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/events")
-            .join(name),
-    )
-    .unwrap();
+    let text = gdalert_testkit::fixture(name);
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut value);
     value.to_string()

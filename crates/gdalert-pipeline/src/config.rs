@@ -983,3 +983,68 @@ repeat_interval = "6 hours-ish"
         assert!(found[0].starts_with("routes.toml:1:"), "{}", found[0]);
     }
 }
+
+/// Replaces `${NAME}` in a routes file with `lookup(NAME)` (the process
+/// environment, in Lambda: the SAM template passes the topic ARN and such
+/// this way). `NAME` is upper-case letters, digits and `_`; `$${` escapes.
+/// An unset variable is an error that names it.
+pub fn expand_variables(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        if rest[..at].ends_with('$') {
+            out.push_str(&rest[..at - 1]);
+            out.push_str("${");
+            rest = &rest[at + 2..];
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "`${` without a closing `}`".to_string())?;
+        let name = &after[..end];
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(format!(
+                "`${{{name}}}`: variable names are upper-case letters, digits and `_`"
+            ));
+        }
+        let value = lookup(name).ok_or_else(|| {
+            format!(
+                "the routes file uses ${{{name}}}, but the environment variable {name} is not set"
+            )
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod variable_tests {
+    use super::expand_variables;
+
+    #[test]
+    fn variables_are_replaced_and_unset_ones_are_named() {
+        let env = |n: &str| (n == "TOPIC").then(|| "arn:aws:sns:eu-west-1:1:t".to_string());
+        assert_eq!(
+            expand_variables("topic_arn = \"${TOPIC}\"", env).as_deref(),
+            Ok("topic_arn = \"arn:aws:sns:eu-west-1:1:t\"")
+        );
+        let err = expand_variables("x = \"${MISSING}\"", env).unwrap_err();
+        assert!(err.contains("MISSING"), "{err}");
+        assert_eq!(
+            expand_variables("a $${TOPIC}", env).as_deref(),
+            Ok("a ${TOPIC}")
+        );
+        assert!(expand_variables("${lower}", env).is_err());
+    }
+}

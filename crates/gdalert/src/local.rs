@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use gdalert_pipeline::config::expand_variables;
 use gdalert_pipeline::{Alert, Config, Destination, DestinationKind, Payload, SendError, Sender};
 
 use crate::embedded;
@@ -32,7 +33,8 @@ pub fn load_config(dir: Option<&Path>) -> Result<Loaded> {
             .map(|(n, t)| (n.to_string(), t.to_string()))
             .collect();
         let (name, text) = embedded::ROUTES;
-        let config = Config::load(&format!("(built in) patterns/{name}"), text, &patterns)?;
+        let text = expand_variables(text, |n| std::env::var(n).ok()).map_err(anyhow::Error::msg)?;
+        let config = Config::load(&format!("(built in) patterns/{name}"), &text, &patterns)?;
         return Ok(Loaded {
             config,
             source: "built-in patterns/routes.toml".into(),
@@ -56,6 +58,8 @@ pub fn load_config(dir: Option<&Path>) -> Result<Loaded> {
             patterns.insert(name, text);
         }
     }
+    let text = expand_variables(&text, |n| std::env::var(n).ok())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", routes.display()))?;
     let config = Config::load(&routes.display().to_string(), &text, &patterns)?;
     Ok(Loaded {
         config,

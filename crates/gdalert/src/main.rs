@@ -1,7 +1,6 @@
 //! `gdalert`: run the alert pipeline locally, and the tools security teams
 //! use on their pattern and route files.
 
-mod embedded;
 mod local;
 mod patterns;
 mod render;
@@ -13,6 +12,7 @@ mod validate;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gdalert_shipped as embedded;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -171,7 +171,7 @@ fn conformance_closing_line_and_exit_code() {
 #[test]
 fn embedded_defaults_are_the_shipped_files() {
     // The binary carries patterns/ and the sample events; a file added to
-    // either folder must be added to src/embedded.rs too.
+    // either folder must be added to crates/gdalert-shipped/src/lib.rs too.
     let o = gdalert(&["patterns", "match", "--patterns", "patterns"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let lines = stdout(&o).lines().count();
@@ -180,14 +180,14 @@ fn embedded_defaults_are_the_shipped_files() {
         sorted_json_files("tests/fixtures/events").len(),
         "embedded sample list is out of date"
     );
-    let source = std::fs::read_to_string(root().join("crates/gdalert/src/embedded.rs")).unwrap();
+    let source = std::fs::read_to_string(root().join("crates/gdalert-shipped/src/lib.rs")).unwrap();
     for f in sorted_json_files("patterns")
         .iter()
         .chain(sorted_json_files("tests/fixtures/events").iter())
     {
         assert!(
             source.contains(&format!("\"{f}\"")),
-            "{f} is not embedded in crates/gdalert/src/embedded.rs"
+            "{f} is not embedded in crates/gdalert-shipped/src/lib.rs"
         );
     }
 }

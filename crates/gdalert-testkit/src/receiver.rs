@@ -1,7 +1,5 @@
-//! A scripted HTTP receiver on loopback (real TCP), shared by the delivery
-//! tests: answers each request with the next scripted reply and records
-//! what arrived.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! A scripted HTTP receiver on loopback (real TCP): answers each request
+//! with the next scripted reply and records what arrived.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -30,7 +28,7 @@ pub struct Request {
     pub at: Instant,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     script: VecDeque<Reply>,
     last: Option<Reply>,
@@ -38,8 +36,7 @@ struct State {
 }
 
 /// A running receiver.
-#[derive(Clone)]
-#[allow(missing_debug_implementations)]
+#[derive(Debug, Clone)]
 pub struct Receiver {
     pub base: String,
     state: Arc<Mutex<State>>,

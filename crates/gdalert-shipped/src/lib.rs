@@ -1,5 +1,7 @@
-//! The shipped pattern files and sample events, compiled into the binary so
-//! `gdalert patterns match` runs on a fresh machine with nothing else.
+//! The shipped pattern files, routes file and sample events, compiled into
+//! the binaries: the CLI runs on a fresh machine with nothing else, and the
+//! Lambda functions carry exactly the routes that were validated when they
+//! were built (`build.rs` refuses to build with a broken routes file).
 
 macro_rules! files {
     ($dir:literal: $($name:literal),* $(,)?) => {
@@ -35,3 +37,11 @@ pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
 
 /// `patterns/routes.toml`: the shipped routes (console output only).
 pub const ROUTES: (&str, &str) = ("routes.toml", include_str!("../../../patterns/routes.toml"));
+
+/// The shipped patterns as the map `Config::load` takes.
+pub fn pattern_map() -> std::collections::BTreeMap<String, String> {
+    PATTERNS
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}

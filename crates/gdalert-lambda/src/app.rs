@@ -1,0 +1,405 @@
+//! The handlers: one event in, decisions made, deliveries done once,
+//! metrics out; or an error classified retryable or not.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore, EventBridgeClient, SesClient, SnsClient};
+use gdalert_delivery::{
+    CachedSecrets, HttpClient, PagerDutyClient, RetryPolicy, Senders, SlackClient, SmtpClient,
+    TeamsClient, UrlPolicy, WebhookClient,
+};
+use gdalert_event::{Detail, GuardDutyEvent};
+use gdalert_pipeline::config::expand_variables;
+use gdalert_pipeline::{Config, Decided, Decision, Delivery, Outcome, Pipeline, Sender, Store};
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::emf::Metrics;
+use crate::env::{FunctionEnv, InitError};
+
+/// Which function this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Target of the rules for `GuardDuty Finding`.
+    Findings,
+    /// Target of the rules for Runtime Protection Unhealthy / Healthy.
+    Coverage,
+    /// Runs on a schedule; sends group, storm and flap-hold summaries.
+    Digest,
+}
+
+/// The function failed for this event; Lambda reports it, EventBridge (or
+/// Lambda's async retries) retry it, then the dead-letter queue keeps it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HandlerError {
+    /// Another try may succeed (a destination was down, throttled...).
+    pub retryable: bool,
+    pub message: String,
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: if e.retryable {
+                "gdalert.Retryable".into()
+            } else {
+                "gdalert.NotRetryable".into()
+            },
+            error_message: e.message,
+        }
+    }
+}
+
+/// Built once per cold start; shared by every invocation.
+pub struct App {
+    pub role: Role,
+    pub pipeline: Pipeline,
+    pub store: Arc<dyn Store>,
+    pub sender: Arc<dyn Sender>,
+    pub env: FunctionEnv,
+    owner: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("role", &self.role)
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads the routes: `GDALERT_ROUTES_FILE` or the built-in file, with
+/// `${VAR}` filled from the environment, validated.
+pub fn load_routes(env: &FunctionEnv) -> Result<Config, InitError> {
+    let vars = |n: &str| std::env::var(n).ok();
+    let (name, text, patterns) = match &env.routes_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| InitError::Routes(format!("cannot read {}: {e}", path.display())))?;
+            let dir = env
+                .patterns_dir
+                .clone()
+                .or_else(|| path.parent().map(|p| p.to_path_buf()));
+            let mut patterns = gdalert_shipped::pattern_map();
+            if let Some(dir) = dir.filter(|d| d.is_dir()) {
+                let entries = std::fs::read_dir(&dir).map_err(|e| {
+                    InitError::Routes(format!("cannot list {}: {e}", dir.display()))
+                })?;
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.extension().is_some_and(|e| e == "json") {
+                        let text = std::fs::read_to_string(&p).map_err(|e| {
+                            InitError::Routes(format!("cannot read {}: {e}", p.display()))
+                        })?;
+                        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                        patterns.insert(name.unwrap_or_default(), text);
+                    }
+                }
+            }
+            (path.display().to_string(), text, patterns)
+        }
+        None => (
+            "(built in) patterns/routes.toml".to_string(),
+            gdalert_shipped::ROUTES.1.to_string(),
+            gdalert_shipped::pattern_map(),
+        ),
+    };
+    let text =
+        expand_variables(&text, vars).map_err(|e| InitError::Routes(format!("{name}: {e}")))?;
+    Config::load(&name, &text, &patterns).map_err(|e| InitError::Routes(e.to_string()))
+}
+
+impl App {
+    /// Reads the environment, validates the routes, builds every client once.
+    pub async fn from_env(role: Role) -> Result<App, InitError> {
+        let env = FunctionEnv::read(|n| std::env::var(n).ok())?;
+        let config = load_routes(&env)?;
+        let aws = AwsClients::load().await;
+        let store: Arc<dyn Store> =
+            Arc::new(DynamoStore::new(aws.dynamodb.clone(), &env.state_table));
+        let secrets = Arc::new(CachedSecrets::new(
+            AwsSecrets::new(aws.secrets_manager.clone(), aws.ssm.clone()),
+            env.secret_ttl,
+        ));
+        let policy = UrlPolicy {
+            extra_hosts: env.webhook_allowed_hosts.clone(),
+            allow_loopback_http: env.allow_loopback_http,
+        };
+        let http =
+            HttpClient::new(policy, secrets.clone()).map_err(|reason| InitError::Invalid {
+                name: "GDALERT_WEBHOOK_ALLOWED_HOSTS",
+                reason,
+            })?;
+        let mut slack = SlackClient::new(http.clone(), Some(store.clone()));
+        if let Some(base) = &env.slack_api_base {
+            slack = slack.with_api_base(base);
+        }
+        let senders = Senders::new(RetryPolicy::default())
+            .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
+            .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
+            .with("email-smtp", Arc::new(SmtpClient::new(secrets)))
+            .with(
+                "eventbridge",
+                Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
+            )
+            .with("slack", Arc::new(slack))
+            .with("teams", Arc::new(TeamsClient::new(http.clone())))
+            .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
+            .with("webhook", Arc::new(WebhookClient::new(http)))
+            .with("stdout", Arc::new(crate::LogClient));
+        Ok(App::new(
+            role,
+            Pipeline::new(config),
+            store,
+            Arc::new(senders),
+            env,
+        ))
+    }
+
+    /// Assembles an app from parts (tests).
+    pub fn new(
+        role: Role,
+        pipeline: Pipeline,
+        store: Arc<dyn Store>,
+        sender: Arc<dyn Sender>,
+        env: FunctionEnv,
+    ) -> App {
+        App {
+            role,
+            pipeline,
+            store,
+            sender,
+            owner: format!("{}-{}", env.function_name, std::process::id()),
+            env,
+        }
+    }
+
+    /// Handles one invocation payload.
+    pub async fn handle(&self, payload: Value) -> Result<Value, HandlerError> {
+        let mut metrics = Metrics::default();
+        let result = match self.role {
+            Role::Digest => self.digest(Utc::now(), &mut metrics).await,
+            Role::Findings | Role::Coverage => self.event(payload, Utc::now(), &mut metrics).await,
+        };
+        metrics.flush(&self.env.metrics_namespace, &self.env.function_name);
+        result
+    }
+
+    async fn event(
+        &self,
+        payload: Value,
+        now: DateTime<Utc>,
+        metrics: &mut Metrics,
+    ) -> Result<Value, HandlerError> {
+        metrics.add("EventsReceived", None, 1.0);
+        let text = payload.to_string();
+        let event = match GuardDutyEvent::from_json(&text) {
+            Ok(event) => event,
+            Err(e) => {
+                metrics.add("EventsInvalid", None, 1.0);
+                tracing::error!(error = %e, "not a GuardDuty event; it goes to the dead-letter queue");
+                return Err(HandlerError {
+                    retryable: false,
+                    message: format!("not a GuardDuty event: {e}"),
+                });
+            }
+        };
+        let node = gdalert_pattern::parse_event(&text).map_err(|e| HandlerError {
+            retryable: false,
+            message: format!("event JSON rejected: {e}"),
+        })?;
+        let finding_id = event.finding().map(|f| f.id.clone()).unwrap_or_default();
+        let span = tracing::info_span!(
+            "event",
+            event_id = %event.id,
+            finding_id = %finding_id,
+            dedupe_key = tracing::field::Empty
+        );
+        async {
+            let outcome = self
+                .pipeline
+                .process(self.store.as_ref(), &event, &node, now)
+                .await;
+            tracing::Span::current().record("dedupe_key", outcome.alert.dedupe_key.as_str());
+            if let Some(updated) = event.finding().and_then(|f| f.updated_at) {
+                if let Ok(latency) = (now - updated.0).to_std() {
+                    metrics.millis("EndToEndLatency", latency.as_millis() as f64);
+                }
+            }
+            if !outcome.deliveries.is_empty() {
+                metrics.add("EventsMatched", None, 1.0);
+            }
+            if matches!(event.detail, Detail::Other) {
+                tracing::warn!("event is neither a finding nor a coverage change");
+            }
+            self.deliver(&outcome, now, metrics).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn digest(
+        &self,
+        now: DateTime<Utc>,
+        metrics: &mut Metrics,
+    ) -> Result<Value, HandlerError> {
+        let outcomes = self
+            .pipeline
+            .digest(self.store.as_ref(), now)
+            .await
+            .map_err(|e| HandlerError {
+                retryable: true,
+                message: format!("digest could not read state: {e}"),
+            })?;
+        let mut results = Vec::new();
+        let mut failure = None;
+        for outcome in &outcomes {
+            match self.deliver(outcome, now, metrics).await {
+                Ok(v) => results.push(v),
+                Err(e) => failure = Some(e),
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(json!({ "digests": results })),
+        }
+    }
+
+    /// Delivers, counts, sends a "delivery failed" notice to the fallback
+    /// destination, and turns failures into a classified error.
+    async fn deliver(
+        &self,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+        metrics: &mut Metrics,
+    ) -> Result<Value, HandlerError> {
+        let deliveries = self
+            .pipeline
+            .deliver(
+                self.store.as_ref(),
+                outcome,
+                self.sender.as_ref(),
+                &self.owner,
+                now,
+            )
+            .await;
+        let mut failures = Vec::new();
+        let mut report = Vec::new();
+        for (decided, delivery) in outcome.deliveries.iter().zip(&deliveries) {
+            let kind = self
+                .pipeline
+                .config
+                .destinations
+                .get(&decided.destination)
+                .map_or("unknown", |d| d.kind.as_str());
+            let status = match delivery {
+                Delivery::Delivered { .. } => {
+                    metrics.add("Sent", Some(("DestinationKind", kind)), 1.0);
+                    "sent"
+                }
+                Delivery::AlreadyDelivered { .. } => {
+                    metrics.add("Suppressed", Some(("Reason", "already_delivered")), 1.0);
+                    "already_delivered"
+                }
+                Delivery::Failed(e) => {
+                    metrics.add("Failed", Some(("DestinationKind", kind)), 1.0);
+                    tracing::error!(destination = %decided.destination, retryable = e.retryable, error = %e.message, "delivery failed");
+                    failures.push((decided, e.clone()));
+                    "failed"
+                }
+                Delivery::NotSent => {
+                    let reason = format!(
+                        "{}/{}",
+                        decided.decision.as_str(),
+                        outcome.alert.lifecycle.as_str()
+                    );
+                    metrics.add("Suppressed", Some(("Reason", &reason)), 1.0);
+                    decided.decision.as_str()
+                }
+            };
+            report.push(json!({
+                "route": decided.route,
+                "destination": decided.destination,
+                "decision": status,
+                "reason": decided.reason,
+            }));
+        }
+        if failures.is_empty() {
+            return Ok(json!({
+                "event_id": outcome.alert.event_id,
+                "dedupe_key": outcome.alert.dedupe_key,
+                "lifecycle": outcome.alert.lifecycle.as_str(),
+                "deliveries": report,
+            }));
+        }
+        self.notify_fallback(outcome, &failures, now).await;
+        let retryable = failures.iter().any(|(_, e)| e.retryable);
+        let message = failures
+            .iter()
+            .map(|(d, e)| format!("{}: {}", d.destination, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(HandlerError {
+            retryable,
+            message: format!(
+                "{} of {} deliveries failed (already delivered ones will not repeat on retry): {message}",
+                failures.len(),
+                deliveries.len()
+            ),
+        })
+    }
+
+    async fn notify_fallback(
+        &self,
+        outcome: &Outcome,
+        failures: &[(&Decided, gdalert_pipeline::SendError)],
+        now: DateTime<Utc>,
+    ) {
+        let Some(fallback) = self.pipeline.config.settings.fallback_destination.clone() else {
+            return;
+        };
+        let mut notice = outcome.alert.clone();
+        let names: Vec<&str> = failures
+            .iter()
+            .map(|(d, _)| d.destination.as_str())
+            .filter(|d| *d != fallback)
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        notice.title = format!(
+            "Delivery failed to {}: {}",
+            names.join(", "),
+            outcome.alert.title
+        );
+        notice.meaning = "gdalert could not deliver this alert; the event is kept for retry and the dead-letter queue.".into();
+        let fallback_outcome = Outcome {
+            alert: notice,
+            deliveries: vec![Decided {
+                route: "delivery-failed".into(),
+                destination: fallback.clone(),
+                decision: Decision::Sent,
+                reason: "a destination failed".into(),
+                key: format!(
+                    "delivery-failed/{}/{}",
+                    outcome.alert.event_id,
+                    names.join(",")
+                ),
+            }],
+            replayed: false,
+        };
+        let _ = self
+            .pipeline
+            .deliver(
+                self.store.as_ref(),
+                &fallback_outcome,
+                self.sender.as_ref(),
+                &self.owner,
+                now,
+            )
+            .await;
+    }
+}

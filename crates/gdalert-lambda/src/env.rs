@@ -1,0 +1,144 @@
+//! Function configuration, read from the environment once at init.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a function cannot start. Each message names the variable or file
+/// to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("environment variable {name} is not set: {what}")]
+    Missing {
+        name: &'static str,
+        what: &'static str,
+    },
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("the routes file is invalid:\n{0}")]
+    Routes(String),
+}
+
+/// Everything a function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct FunctionEnv {
+    /// `GDALERT_STATE_TABLE`: the DynamoDB table holding dedupe state.
+    pub state_table: String,
+    /// `GDALERT_ROUTES_FILE`: a routes file to use instead of the one built in.
+    pub routes_file: Option<PathBuf>,
+    /// `GDALERT_PATTERNS_DIR`: pattern files the routes file names (default:
+    /// the routes file's directory, or the built-in patterns).
+    pub patterns_dir: Option<PathBuf>,
+    /// `GDALERT_WEBHOOK_ALLOWED_HOSTS`: extra webhook hosts, comma-separated.
+    pub webhook_allowed_hosts: Vec<String>,
+    /// `GDALERT_ALLOW_LOOPBACK_HTTP`: accept `http://127.0.0.1` webhooks (tests only).
+    pub allow_loopback_http: bool,
+    /// `GDALERT_SECRET_TTL`: how long a secret value is cached (default 5m).
+    pub secret_ttl: Duration,
+    /// `GDALERT_SLACK_API_BASE`: Slack Web API base URL (tests only).
+    pub slack_api_base: Option<String>,
+    /// `GDALERT_METRICS_NAMESPACE`: CloudWatch namespace (default `gdalert`).
+    pub metrics_namespace: String,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: the `Function` metric dimension.
+    pub function_name: String,
+}
+
+impl FunctionEnv {
+    /// Reads the configuration through `var` (the process environment in
+    /// production, a map in tests).
+    pub fn read(var: impl Fn(&str) -> Option<String>) -> Result<FunctionEnv, InitError> {
+        let state_table =
+            var("GDALERT_STATE_TABLE")
+                .filter(|v| !v.is_empty())
+                .ok_or(InitError::Missing {
+                    name: "GDALERT_STATE_TABLE",
+                    what: "the DynamoDB table for dedupe state (the SAM template sets it)",
+                })?;
+        let secret_ttl = match var("GDALERT_SECRET_TTL") {
+            Some(v) => humantime::parse_duration(&v).map_err(|e| InitError::Invalid {
+                name: "GDALERT_SECRET_TTL",
+                reason: format!("{v:?} is not a duration like 5m ({e})"),
+            })?,
+            None => Duration::from_secs(300),
+        };
+        let allow_loopback_http = match var("GDALERT_ALLOW_LOOPBACK_HTTP").as_deref() {
+            None | Some("") | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                return Err(InitError::Invalid {
+                    name: "GDALERT_ALLOW_LOOPBACK_HTTP",
+                    reason: format!("{other:?}: use true or false"),
+                })
+            }
+        };
+        Ok(FunctionEnv {
+            state_table,
+            routes_file: var("GDALERT_ROUTES_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            patterns_dir: var("GDALERT_PATTERNS_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            webhook_allowed_hosts: var("GDALERT_WEBHOOK_ALLOWED_HOSTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            allow_loopback_http,
+            secret_ttl,
+            slack_api_base: var("GDALERT_SLACK_API_BASE").filter(|v| !v.is_empty()),
+            metrics_namespace: var("GDALERT_METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "gdalert".into()),
+            function_name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "gdalert".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn a_missing_table_names_the_variable() {
+        let err = FunctionEnv::read(env(&[])).unwrap_err().to_string();
+        assert!(err.contains("GDALERT_STATE_TABLE"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_duration_names_the_variable() {
+        let err = FunctionEnv::read(env(&[
+            ("GDALERT_STATE_TABLE", "t"),
+            ("GDALERT_SECRET_TTL", "five minutes"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("GDALERT_SECRET_TTL"), "{err}");
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let e = FunctionEnv::read(env(&[
+            ("GDALERT_STATE_TABLE", "t"),
+            ("GDALERT_WEBHOOK_ALLOWED_HOSTS", " Chat.Corp.Example ,"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.secret_ttl, Duration::from_secs(300));
+        assert!(!e.allow_loopback_http);
+        assert_eq!(
+            e.webhook_allowed_hosts,
+            vec!["chat.corp.example".to_string()]
+        );
+    }
+}
