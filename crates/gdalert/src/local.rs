@@ -146,7 +146,8 @@ pub fn split_events(origin: &str, text: &str, inputs: &mut Vec<Input>) {
 }
 
 /// Delivers to `stdout` (the caller prints) and `file` (appends a JSON line);
-/// refuses remote kinds, which need the delivery build.
+/// refuses remote kinds (a dry run never hands it one; `--deliver` uses
+/// the real senders).
 #[derive(Debug, Default)]
 pub struct LocalSender;
 

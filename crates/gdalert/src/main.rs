@@ -1,6 +1,7 @@
 //! `gdalert`: run the alert pipeline locally, and the tools security teams
 //! use on their pattern and route files.
 
+mod delivery;
 mod local;
 mod patterns;
 mod render;
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
         Command::Samples(args) => samples::run(args),
         Command::Test(args) => runtime.block_on(route_tests::run(args)),
         Command::Validate(args) => validate::run(args),
-        Command::Patterns(cmd) => patterns::run(cmd),
+        Command::Patterns(cmd) => runtime.block_on(patterns::run(cmd)),
     };
     match result {
         Ok(code) => code,

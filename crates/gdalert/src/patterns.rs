@@ -22,6 +22,10 @@ pub enum PatternsCommand {
     Validate {
         /// Pattern files or directories of `*.json` files.
         paths: Vec<PathBuf>,
+        /// Also ask EventBridge (`TestEventPattern`) whether it accepts each
+        /// pattern, and report any disagreement (needs AWS credentials).
+        #[arg(long)]
+        aws: bool,
     },
     /// Like `aws events test-event-pattern`: prints `true` or `false`.
     Test {
@@ -31,6 +35,11 @@ pub enum PatternsCommand {
         /// An event file, or the event's JSON text.
         #[arg(long)]
         event: String,
+        /// Also ask EventBridge (`TestEventPattern`) and report any
+        /// disagreement, exit 1 (needs AWS credentials; skipped with a note
+        /// when there are none).
+        #[arg(long)]
+        aws: bool,
     },
     /// For each event, the pattern files that match it. With no events, runs
     /// the shipped patterns over the shipped sample events.
@@ -49,10 +58,26 @@ pub enum PatternsCommand {
     },
 }
 
-pub fn run(cmd: PatternsCommand) -> Result<ExitCode> {
+pub async fn run(cmd: PatternsCommand) -> Result<ExitCode> {
     match cmd {
-        PatternsCommand::Validate { paths } => validate(paths),
-        PatternsCommand::Test { pattern, event } => test(&pattern, &event),
+        PatternsCommand::Validate { paths, aws } => {
+            let code = validate(paths.clone())?;
+            if aws && code == ExitCode::SUCCESS {
+                return validate_with_aws(paths).await;
+            }
+            Ok(code)
+        }
+        PatternsCommand::Test {
+            pattern,
+            event,
+            aws,
+        } => {
+            let ours = test(&pattern, &event)?;
+            if aws {
+                return test_with_aws(&pattern, &event, ours).await;
+            }
+            Ok(ours.code)
+        }
         PatternsCommand::Match { events, patterns } => match_events(events, patterns),
         PatternsCommand::Conformance { files } => run_conformance(files),
     }
@@ -136,7 +161,7 @@ fn compile_all(patterns: &[(String, String)]) -> Option<PatternSet> {
     ok.then(|| builder.build())
 }
 
-fn validate(paths: Vec<PathBuf>) -> Result<ExitCode> {
+pub(crate) fn validate(paths: Vec<PathBuf>) -> Result<ExitCode> {
     let patterns = load_patterns(paths)?;
     if patterns.is_empty() {
         anyhow::bail!("no pattern files found");
@@ -150,7 +175,13 @@ fn validate(paths: Vec<PathBuf>) -> Result<ExitCode> {
     }
 }
 
-fn test(pattern: &str, event: &str) -> Result<ExitCode> {
+/// Our answer to `patterns test`: the exit code and, when valid, the result.
+struct TestAnswer {
+    code: ExitCode,
+    matched: Option<bool>,
+}
+
+fn test(pattern: &str, event: &str) -> Result<TestAnswer> {
     let pattern_text = file_or_json(pattern)?;
     let event_text = file_or_json(event)?;
     let rule = match compile(&pattern_text) {
@@ -167,20 +198,101 @@ fn test(pattern: &str, event: &str) -> Result<ExitCode> {
                     &pattern_text
                 )
             );
-            return Ok(ExitCode::from(1));
+            return Ok(TestAnswer {
+                code: ExitCode::from(1),
+                matched: None,
+            });
         }
     };
     let node = match parse_event(&event_text).and_then(|n| check_envelope(&n).map(|()| n)) {
         Ok(node) => node,
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(1));
+            return Ok(TestAnswer {
+                code: ExitCode::from(1),
+                matched: None,
+            });
         }
     };
     let mut builder = PatternSetBuilder::new();
     builder.add("pattern", rule);
-    println!("{}", !builder.build().matches(&node).is_empty());
-    Ok(ExitCode::SUCCESS)
+    let matched = !builder.build().matches(&node).is_empty();
+    println!("{matched}");
+    Ok(TestAnswer {
+        code: ExitCode::SUCCESS,
+        matched: Some(matched),
+    })
+}
+
+/// An EventBridge client, or `None` (with a note) when no credentials are found.
+async fn eventbridge() -> Option<aws_sdk_eventbridge::Client> {
+    use aws_config::BehaviorVersion;
+    use aws_credential_types::provider::ProvideCredentials;
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let credentials = config.credentials_provider()?;
+    if let Err(e) = credentials.provide_credentials().await {
+        eprintln!("note: --aws skipped, no AWS credentials ({e})");
+        return None;
+    }
+    Some(aws_sdk_eventbridge::Client::new(&config))
+}
+
+async fn test_with_aws(pattern: &str, event: &str, ours: TestAnswer) -> Result<ExitCode> {
+    let Some(client) = eventbridge().await else {
+        return Ok(ours.code);
+    };
+    let aws = gdalert_aws::pattern_check::test_event_pattern(
+        &client,
+        &file_or_json(pattern)?,
+        &file_or_json(event)?,
+    )
+    .await;
+    let agree = match (&aws, ours.matched) {
+        (Ok(a), Some(o)) => *a == o,
+        (Err(_), None) => true,
+        _ => false,
+    };
+    let said = |r: &Result<bool, String>| match r {
+        Ok(b) => b.to_string(),
+        Err(e) => format!("invalid ({e})"),
+    };
+    let ours_said = ours
+        .matched
+        .map_or("invalid".to_string(), |b| b.to_string());
+    if agree {
+        eprintln!("EventBridge agrees: {}", said(&aws));
+        Ok(ours.code)
+    } else {
+        eprintln!(
+            "DISAGREEMENT: EventBridge says {}, gdalert says {ours_said}",
+            said(&aws)
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// A minimal valid event for asking EventBridge whether it accepts a pattern.
+const PROBE_EVENT: &str = r#"{"id":"00000000-0000-0000-0000-000000000000","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#;
+
+async fn validate_with_aws(paths: Vec<PathBuf>) -> Result<ExitCode> {
+    let Some(client) = eventbridge().await else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut disagreements = 0;
+    for (file, text) in load_patterns(paths)? {
+        if let Err(e) =
+            gdalert_aws::pattern_check::test_event_pattern(&client, &text, PROBE_EVENT).await
+        {
+            disagreements += 1;
+            eprintln!("DISAGREEMENT: {file}: gdalert accepts it, EventBridge rejects it: {e}");
+        }
+    }
+    if disagreements == 0 {
+        eprintln!("EventBridge accepts every pattern too");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn match_events(events: Vec<PathBuf>, patterns: Vec<PathBuf>) -> Result<ExitCode> {

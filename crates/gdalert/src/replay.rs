@@ -35,6 +35,22 @@ pub enum Clock {
     Wall,
 }
 
+/// Dry run (local destinations only) or real delivery.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    DryRun(LocalSender),
+    Deliver(gdalert_delivery::Senders),
+}
+
+impl Mode {
+    fn sender(&self) -> &dyn gdalert_pipeline::Sender {
+        match self {
+            Mode::DryRun(local) => local,
+            Mode::Deliver(senders) => senders,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Event files, directories, JSON Lines files, or `-` for stdin.
@@ -54,9 +70,16 @@ pub struct ReplayArgs {
     /// default when the configuration has no local destination to deliver to).
     #[arg(long, conflicts_with = "deliver")]
     dry_run: bool,
-    /// Deliver to every destination, remote ones included.
+    /// Deliver to every destination, remote ones included, with the same
+    /// senders the Lambda functions use (AWS credentials from the usual
+    /// places; secrets from AWS or `--secrets-file`).
     #[arg(long)]
     deliver: bool,
+    /// With `--deliver`: a TOML file mapping secret references to values
+    /// (`"/gdalert/slack" = "https://hooks.slack.com/..."`), for laptops
+    /// without access to Secrets Manager. Keep it out of version control.
+    #[arg(long, requires = "deliver")]
+    secrets_file: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     #[arg(long, value_enum, default_value = "event")]
@@ -149,6 +172,12 @@ impl Printer<'_> {
 
 pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     let loaded = local::load_config(args.patterns.as_deref())?;
+    let mode = if args.deliver {
+        Mode::Deliver(crate::delivery::senders(args.secrets_file.as_deref()).await?)
+    } else {
+        Mode::DryRun(LocalSender)
+    };
+    let mode = &mode;
     let dry_run = !args.deliver;
     let inputs = if args.events.is_empty() {
         embedded::SAMPLE_EVENTS
@@ -227,7 +256,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
                 store,
                 now,
                 &owner,
-                dry_run,
+                mode,
                 &mut printer,
                 &mut tally,
             )
@@ -241,7 +270,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
             &outcome,
             now,
             &owner,
-            dry_run,
+            mode,
             &mut printer,
             &mut tally,
         )
@@ -257,7 +286,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
         store,
         end,
         &owner,
-        dry_run,
+        mode,
         &mut printer,
         &mut tally,
     )
@@ -312,17 +341,14 @@ async fn digest(
     store: &dyn Store,
     now: DateTime<Utc>,
     owner: &str,
-    dry_run: bool,
+    mode: &Mode,
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<()> {
     match pipeline.digest(store, now).await {
         Ok(outcomes) => {
             for outcome in outcomes {
-                report(
-                    pipeline, store, &outcome, now, owner, dry_run, printer, tally,
-                )
-                .await?;
+                report(pipeline, store, &outcome, now, owner, mode, printer, tally).await?;
             }
         }
         Err(e) => eprintln!("digest skipped: {e}"),
@@ -337,7 +363,7 @@ async fn report(
     outcome: &Outcome,
     now: DateTime<Utc>,
     owner: &str,
-    dry_run: bool,
+    mode: &Mode,
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<()> {
@@ -356,7 +382,7 @@ async fn report(
     // Remote destinations in a dry run are rendered, not delivered (and not
     // recorded as delivered, so a later real run still sends them).
     let mut local_only = outcome.clone();
-    if dry_run {
+    if let Mode::DryRun(_) = mode {
         for d in &mut local_only.deliveries {
             let remote = pipeline
                 .config
@@ -369,7 +395,7 @@ async fn report(
         }
     }
     let deliveries = pipeline
-        .deliver(store, &local_only, &LocalSender, owner, now)
+        .deliver(store, &local_only, mode.sender(), owner, now)
         .await;
     for (decided, delivery) in outcome.deliveries.iter().zip(deliveries) {
         let destination = pipeline.config.destinations.get(&decided.destination);

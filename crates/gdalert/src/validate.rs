@@ -19,9 +19,7 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     // Pattern files no route uses are still deployed as rules: check them all.
-    let pattern_check = crate::patterns::run(crate::patterns::PatternsCommand::Validate {
-        paths: vec![args.patterns.clone()],
-    })?;
+    let pattern_check = crate::patterns::validate(vec![args.patterns.clone()])?;
     match local::load_config(Some(&args.patterns)) {
         Ok(loaded) => {
             let c = &loaded.config;
