@@ -184,7 +184,9 @@ impl App {
             Role::Digest => self.digest(Utc::now(), &mut metrics).await,
             Role::Findings | Role::Coverage => self.event(payload, Utc::now(), &mut metrics).await,
         };
-        metrics.flush(&self.env.metrics_namespace, &self.env.function_name);
+        if self.env.emit_metrics {
+            metrics.flush(&self.env.metrics_namespace, &self.env.function_name);
+        }
         result
     }
 

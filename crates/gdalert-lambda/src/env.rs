@@ -40,6 +40,8 @@ pub struct FunctionEnv {
     pub metrics_namespace: String,
     /// `AWS_LAMBDA_FUNCTION_NAME`: the `Function` metric dimension.
     pub function_name: String,
+    /// `GDALERT_METRICS`: `emf` (default) prints metric lines; `off` does not.
+    pub emit_metrics: bool,
 }
 
 impl FunctionEnv {
@@ -93,6 +95,16 @@ impl FunctionEnv {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "gdalert".into()),
             function_name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "gdalert".into()),
+            emit_metrics: match var("GDALERT_METRICS").as_deref() {
+                None | Some("") | Some("emf") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(InitError::Invalid {
+                        name: "GDALERT_METRICS",
+                        reason: format!("{other:?}: use emf or off"),
+                    })
+                }
+            },
         })
     }
 }

@@ -22,6 +22,7 @@ pub struct Answer {
 
 #[derive(Debug, Default)]
 struct Inner {
+    first_poll: Mutex<Option<std::time::Instant>>,
     queue: Mutex<VecDeque<(String, Value)>>,
     answers: Mutex<Vec<Answer>>,
     queued: Notify,
@@ -66,6 +67,11 @@ impl RuntimeApi {
         self.inner.queued.notify_one();
     }
 
+    /// When the function first asked for an invocation (its init was done).
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        *self.inner.first_poll.lock().unwrap()
+    }
+
     /// Waits until `n` answers have arrived; returns them all.
     pub async fn answers(&self, n: usize) -> Vec<Answer> {
         loop {
@@ -82,6 +88,11 @@ impl RuntimeApi {
 }
 
 async fn next(State(inner): State<Arc<Inner>>) -> Response {
+    inner
+        .first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(std::time::Instant::now);
     loop {
         let notified = inner.queued.notified();
         let item = inner.queue.lock().unwrap().pop_front();
