@@ -15,6 +15,7 @@ use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::config::SecretRef;
 use gdalert_pipeline::store::contract;
 use gdalert_pipeline::{Config, Delivery, Pipeline, Store};
+use gdalert_testkit::aws::{queue, receive, topic_with_queue};
 use gdalert_testkit::{moto_url, sdk_config, unique};
 use serde_json::Value;
 
@@ -56,43 +57,6 @@ async fn deliver(aws: &AwsClients, store: &dyn Store, destination: &str) -> Vec<
         .await
 }
 
-async fn queue(aws_sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = aws_sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let arn = aws_sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    (url, arn)
-}
-
-async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    sqs.receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap()
-        .messages()
-        .iter()
-        .filter_map(|m| m.body().map(str::to_string))
-        .collect()
-}
-
 async fn table(aws: &AwsClients) -> DynamoStore {
     let store = DynamoStore::new(aws.dynamodb.clone(), unique("gdalert-state"));
     store.create_table().await.unwrap();
@@ -103,25 +67,7 @@ async fn table(aws: &AwsClients) -> DynamoStore {
 async fn sns_publish_reaches_an_sqs_subscriber_with_the_attributes() {
     let aws = clients().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
-    let (queue_url, queue_arn) = queue(&sqs, &unique("alerts")).await;
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("gdalert"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    aws.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let (topic, queue_url) = topic_with_queue(&aws.sns, &sqs, "alerts").await;
     let store = table(&aws).await;
     let deliveries = deliver(
         &aws,
@@ -228,7 +174,7 @@ async fn ses_mail_is_sent_and_readable_from_the_server() {
 async fn eventbridge_put_events_reaches_a_rule_with_an_sqs_target() {
     let aws = clients().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
-    let (queue_url, queue_arn) = queue(&sqs, &unique("automation")).await;
+    let (queue_url, queue_arn) = queue(&sqs, "automation").await;
     let bus = unique("gdalert-bus");
     aws.eventbridge
         .create_event_bus()
@@ -297,25 +243,7 @@ async fn concurrent_claims_in_dynamodb_have_exactly_one_winner() {
 async fn a_dynamodb_outage_fails_open_and_still_delivers() {
     let aws = clients().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto_url()).await);
-    let (queue_url, queue_arn) = queue(&sqs, &unique("failopen")).await;
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("failopen"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    aws.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let (topic, queue_url) = topic_with_queue(&aws.sns, &sqs, "failopen").await;
     // A table that does not exist behaves like a store that is down.
     let missing = DynamoStore::new(aws.dynamodb.clone(), unique("no-such-table"));
     let deliveries = deliver(

@@ -6,6 +6,7 @@
 // A test harness: panicking with a clear message is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod aws;
 pub mod receiver;
 pub mod runtime_api;
 pub mod servers;

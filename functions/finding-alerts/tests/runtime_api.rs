@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use gdalert_aws::{AwsClients, DynamoStore};
+use gdalert_testkit::aws::{receive, topic_with_queue};
 use gdalert_testkit::{fixture, moto_url, sdk_config, unique, Receiver, Reply, RuntimeApi};
 use serde_json::Value;
 
@@ -42,20 +43,6 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what}: no answer within 120 s"))
 }
 
-async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    sqs.receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap()
-        .messages()
-        .iter()
-        .filter_map(|m| m.body().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_sample_finding_reaches_sns_and_slack_once() {
     let config = sdk_config(&moto_url()).await;
@@ -67,43 +54,7 @@ async fn a_sample_finding_reaches_sns_and_slack_once() {
         .create_table()
         .await
         .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("e2e"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    let topic = aws
-        .sns
-        .create_topic()
-        .name(unique("e2e"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    aws.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let (topic, queue_url) = topic_with_queue(&aws.sns, &sqs, "e2e").await;
     let slack = Receiver::start(vec![Reply::Status(200, "ok")]).await;
     let secret = aws
         .secrets_manager
