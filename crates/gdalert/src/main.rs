@@ -2,6 +2,7 @@
 //! use on their pattern and route files.
 
 mod delivery;
+mod infra;
 mod local;
 mod patterns;
 mod render;
@@ -41,6 +42,9 @@ enum Command {
     /// Check, test and run EventBridge event patterns.
     #[command(subcommand)]
     Patterns(patterns::PatternsCommand),
+    /// Keep infra/ in step with patterns/ (the deployed EventBridge rules).
+    #[command(subcommand)]
+    Infra(infra::InfraCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Test(args) => runtime.block_on(route_tests::run(args)),
         Command::Validate(args) => validate::run(args),
         Command::Patterns(cmd) => runtime.block_on(patterns::run(cmd)),
+        Command::Infra(cmd) => infra::run(cmd),
     };
     match result {
         Ok(code) => code,
