@@ -5,6 +5,7 @@ mod delivery;
 mod infra;
 mod local;
 mod patterns;
+mod redrive;
 mod render;
 mod replay;
 mod route_tests;
@@ -42,6 +43,8 @@ enum Command {
     /// Check, test and run EventBridge event patterns.
     #[command(subcommand)]
     Patterns(patterns::PatternsCommand),
+    /// Replay the dead-letter queue through the deployed pipeline.
+    Redrive(redrive::RedriveArgs),
     /// Keep infra/ in step with patterns/ (the deployed EventBridge rules).
     #[command(subcommand)]
     Infra(infra::InfraCommand),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Patterns(cmd) => runtime.block_on(patterns::run(cmd)),
         Command::Infra(cmd) => infra::run(cmd),
+        Command::Redrive(args) => runtime.block_on(redrive::run(args)),
     };
     match result {
         Ok(code) => code,

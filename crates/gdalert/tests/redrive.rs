@@ -1,0 +1,106 @@
+//! `gdalert redrive` against the local AWS API server: dead letters of both
+//! shapes are delivered once and deleted; what cannot be handled stays.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use gdalert_aws::{AwsClients, DynamoStore};
+use gdalert_testkit::aws::{queue, receive, topic_with_queue};
+use gdalert_testkit::{fixture, moto_url, sdk_config, unique};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[tokio::test]
+async fn redrive_delivers_dead_letters_once_and_keeps_what_it_cannot_handle() {
+    let config = sdk_config(&moto_url()).await;
+    let aws = AwsClients::from_config(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let table = unique("redrive-state");
+    DynamoStore::new(aws.dynamodb.clone(), &table)
+        .create_table()
+        .await
+        .unwrap();
+    let (topic, alerts) = topic_with_queue(&aws.sns, &sqs, "redrive").await;
+    let (dlq, _) = queue(&sqs, "dlq").await;
+
+    let c2 = fixture("runtime-fargate-c2-high.json");
+    let shell = fixture("runtime-eks-reverse-shell-high.json");
+    let lambda_record = format!(
+        r#"{{"version":"1.0","requestContext":{{"condition":"RetriesExhausted"}},"requestPayload":{c2},"responsePayload":{{"errorType":"gdalert.Retryable"}}}}"#
+    );
+    for body in [lambda_record.as_str(), shell.as_str(), "not json at all"] {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("routes.toml"),
+        "[destinations.topic]\nkind = \"sns\"\ntopic_arn = \"${GDALERT_TOPIC_ARN}\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"topic\"]\n",
+    )
+    .unwrap();
+    let run = || {
+        let (dlq, table, dir, topic) = (
+            dlq.clone(),
+            table.clone(),
+            dir.path().to_path_buf(),
+            topic.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_gdalert"))
+                .args([
+                    "redrive",
+                    "--queue-url",
+                    &dlq,
+                    "--state-table",
+                    &table,
+                    "--patterns",
+                ])
+                .arg(&dir)
+                .current_dir(root())
+                .env("GDALERT_TOPIC_ARN", &topic)
+                .env("AWS_ENDPOINT_URL", moto_url())
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .output()
+                .unwrap()
+        })
+    };
+    let first = run().await.unwrap();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("2 redriven, 1 kept"), "{stderr}");
+    assert_eq!(
+        receive(&sqs, &alerts).await.len(),
+        2,
+        "one alert per redriven event"
+    );
+
+    // The garbage is still there (visible again after its timeout); the two
+    // handled events are gone, so a second redrive posts nothing new.
+    let left = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let count: usize = left
+        .attributes()
+        .unwrap()
+        .values()
+        .map(|v| v.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(count, 1, "only the unreadable dead letter is kept");
+}
