@@ -252,8 +252,31 @@ impl FieldIndex {
 /// A node of the path trie: one `.`-separated segment of a field name.
 #[derive(Debug, Default)]
 struct PathNode {
-    children: FxHashMap<Box<str>, u32>,
+    children: Children,
     field: Option<u32>,
+}
+
+/// The child segments of a path node. Patterns name a handful of fields per
+/// object, so a linear scan that compares lengths first beats hashing every
+/// member name of every event object (most of which no pattern names).
+#[derive(Debug, Default)]
+struct Children(Vec<(Box<str>, u32)>);
+
+impl Children {
+    fn get(&self, key: &str) -> Option<&u32> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+            .map(|(_, n)| n)
+    }
+
+    fn insert(&mut self, key: Box<str>, node: u32) {
+        self.0.push((key, node));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 #[derive(Debug)]
@@ -423,6 +446,8 @@ pub struct Scratch {
     stack: Vec<(u32, u32)>,
     hits: Vec<(Hit, u32)>,
     matched: Vec<PatternId>,
+    /// Leaf indices sorted by field, so a slot finds its leaves by binary search.
+    by_field: Vec<(u32, u32)>,
 }
 
 impl PatternSet {
@@ -481,9 +506,19 @@ impl PatternSet {
         scratch.stack.clear();
         scratch.hits.clear();
         scratch.matched.clear();
+        scratch.by_field.clear();
         let mut leaves = Vec::new();
         let mut next_array = 0u32;
         self.collect(event, 0, &mut leaves, scratch, &mut next_array);
+        scratch
+            .by_field
+            .extend(leaves.iter().enumerate().map(|(i, l)| (l.field, i as u32)));
+        scratch.by_field.sort_unstable();
+        let view = Leaves {
+            all: &leaves,
+            by_field: &scratch.by_field,
+            arena: &scratch.members,
+        };
 
         for (i, leaf) in leaves.iter().enumerate() {
             self.fields[leaf.field as usize]
@@ -500,7 +535,7 @@ impl PatternSet {
             while j < hits.len() && hits[j].0.branch == branch {
                 j += 1;
             }
-            if self.branch_matches(branch, &hits[i..j], &leaves, &scratch.members) {
+            if self.branch_matches(branch, &hits[i..j], &view) {
                 scratch
                     .matched
                     .push(self.branches[branch as usize].pattern as PatternId);
@@ -512,7 +547,7 @@ impl PatternSet {
             if hits
                 .binary_search_by_key(&branch, |(h, _)| h.branch)
                 .is_err()
-                && self.branch_matches(branch, &[], &leaves, &scratch.members)
+                && self.branch_matches(branch, &[], &view)
             {
                 scratch
                     .matched
@@ -536,7 +571,17 @@ impl PatternSet {
     ) {
         match &node.value {
             Value::Object(members) => {
+                let children = &self.paths[at as usize].children;
+                if children.is_empty() {
+                    return;
+                }
                 for m in members {
+                    if !m.key.contains('.') {
+                        if let Some(&to) = children.get(m.key.as_ref()) {
+                            self.collect(&m.value, to, leaves, scratch, next_array);
+                        }
+                        continue;
+                    }
                     let mut to = at as usize;
                     let mut found = true;
                     for seg in m.key.split('.') {
@@ -582,39 +627,108 @@ impl PatternSet {
         }
     }
 
-    fn branch_matches(
-        &self,
-        branch: u32,
-        key_hits: &[(Hit, u32)],
-        leaves: &[Leaf<'_>],
-        arena: &[(u32, u32)],
-    ) -> bool {
+    fn branch_matches(&self, branch: u32, key_hits: &[(Hit, u32)], view: &Leaves<'_, '_>) -> bool {
         let info = &self.branches[branch as usize];
+        let accepts = |slot: &Slot, leaf: u32| {
+            let value = &view.all[leaf as usize].value;
+            slot.matchers
+                .iter()
+                .any(|m| !matches!(m, Matcher::Exists(false)) && m.accepts(value))
+        };
+        // Fast path, no allocation: a leaf outside every array never conflicts
+        // with another, so if each slot has such a candidate (or may be
+        // absent), the branch matches without the consistency search.
+        let mut needs_search = false;
+        for (i, slot) in info.slots.iter().enumerate() {
+            let mut any = false;
+            let mut free = false;
+            if info.key == Some(i as u32) {
+                for &(_, leaf) in key_hits {
+                    any = true;
+                    if view.all[leaf as usize].members.1 == 0 {
+                        free = true;
+                        break;
+                    }
+                }
+            } else {
+                for &leaf in view.of_field(slot.field) {
+                    if accepts(slot, leaf) {
+                        any = true;
+                        if view.all[leaf as usize].members.1 == 0 {
+                            free = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !any {
+                if !slot.absent_ok || !view.of_field(slot.field).is_empty() {
+                    return false;
+                }
+            } else if !free {
+                needs_search = true;
+            }
+        }
+        if !needs_search {
+            return true;
+        }
         let mut per_slot: Vec<Vec<u32>> = Vec::with_capacity(info.slots.len());
         for (i, slot) in info.slots.iter().enumerate() {
             let candidates: Vec<u32> = if info.key == Some(i as u32) {
                 key_hits.iter().map(|&(_, leaf)| leaf).collect()
             } else {
-                (0..leaves.len() as u32)
-                    .filter(|&l| {
-                        let leaf = &leaves[l as usize];
-                        leaf.field == slot.field
-                            && slot.matchers.iter().any(|m| {
-                                !matches!(m, Matcher::Exists(false)) && m.accepts(&leaf.value)
-                            })
-                    })
+                view.of_field(slot.field)
+                    .iter()
+                    .copied()
+                    .filter(|&l| accepts(slot, l))
                     .collect()
             };
-            if candidates.is_empty() {
-                if !slot.absent_ok || leaves.iter().any(|l| l.field == slot.field) {
-                    return false;
-                }
-            } else {
+            if !candidates.is_empty() {
                 per_slot.push(candidates);
             }
         }
         let mut chosen: Vec<&[(u32, u32)]> = Vec::with_capacity(per_slot.len());
-        consistent(&per_slot, leaves, arena, &mut chosen)
+        consistent(&per_slot, view.all, view.arena, &mut chosen)
+    }
+}
+
+/// The leaves of one event, with an index by field.
+struct Leaves<'a, 'e> {
+    all: &'a [Leaf<'e>],
+    /// (field, leaf index), sorted.
+    by_field: &'a [(u32, u32)],
+    arena: &'a [(u32, u32)],
+}
+
+impl Leaves<'_, '_> {
+    /// Indices of the leaves at `field`.
+    fn of_field(&self, field: u32) -> LeafIds<'_> {
+        let start = self.by_field.partition_point(|&(f, _)| f < field);
+        let end = start + self.by_field[start..].partition_point(|&(f, _)| f == field);
+        LeafIds(&self.by_field[start..end])
+    }
+}
+
+/// A run of `(field, leaf)` pairs, iterated as leaf indices.
+#[derive(Clone, Copy)]
+struct LeafIds<'a>(&'a [(u32, u32)]);
+
+impl<'a> LeafIds<'a> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a u32> + 'a {
+        self.0.iter().map(|(_, l)| l)
+    }
+}
+
+impl<'a> IntoIterator for LeafIds<'a> {
+    type Item = &'a u32;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (u32, u32)>, fn(&'a (u32, u32)) -> &'a u32>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(_, l)| l)
     }
 }
 

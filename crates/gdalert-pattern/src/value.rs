@@ -256,13 +256,39 @@ impl Wildcard {
         // Middle pieces: leftmost-first search is optimal for `*a*b*` globs.
         let mut rest = &s[first.len()..s.len() - last.len()];
         for piece in &self.pieces[1..self.pieces.len() - 1] {
-            match rest.find(piece.as_str()) {
+            match find(rest.as_bytes(), piece.as_bytes()) {
                 Some(i) => rest = &rest[i + piece.len()..],
                 None => return false,
             }
         }
         true
     }
+}
+
+/// First occurrence of `needle` in `hay`. Wildcard pieces and field values
+/// are short: a first-byte scan beats building a Two-Way searcher per call.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, tail)) = needle.split_first() else {
+        return Some(0);
+    };
+    if hay.len() < needle.len() {
+        return None;
+    }
+    let last_start = hay.len() - needle.len();
+    let mut i = 0;
+    while i <= last_start {
+        match hay[i..=last_start].iter().position(|&b| b == first) {
+            None => return None,
+            Some(p) => {
+                let at = i + p;
+                if &hay[at + 1..at + needle.len()] == tail {
+                    return Some(at);
+                }
+                i = at + 1;
+            }
+        }
+    }
+    None
 }
 
 /// A numeric range; `None` bounds are unbounded.
