@@ -40,7 +40,8 @@ where
         }
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or_default();
-            RETRYABLE_CODES.contains(&code) || ctx.raw().status().as_u16() >= 500
+            let status = ctx.raw().status().as_u16();
+            RETRYABLE_CODES.contains(&code) || status == 429 || status >= 500
         }
         _ => false,
     }

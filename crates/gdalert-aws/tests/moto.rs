@@ -324,3 +324,68 @@ async fn secrets_come_from_secrets_manager_and_ssm_and_are_cached() {
     assert!(err.to_string().contains(&arn));
     assert!(!err.to_string().contains("SECRET"), "{err}");
 }
+
+/// The AWS destination clients against a scripted loopback server standing
+/// in for the service endpoint: the real SDK client, real HTTP, real
+/// answers (a local AWS API server cannot be told to fail on cue).
+mod faults {
+    use super::*;
+    use gdalert_pipeline::MemoryStore;
+    use gdalert_testkit::{refused_base, Receiver, Reply};
+
+    async fn at(endpoint: &str) -> AwsClients {
+        AwsClients::from_config(&sdk_config(endpoint).await)
+    }
+
+    const SNS: &str =
+        "kind = \"sns\"\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\ntimeout = \"2s\"";
+    const EB: &str = "kind = \"eventbridge\"\ntimeout = \"2s\"";
+
+    fn failed(d: &[Delivery]) -> (bool, String) {
+        match &d[0] {
+            Delivery::Failed(e) => (e.retryable, e.message.clone()),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn server_errors_throttling_timeouts_and_refusals_are_retryable() {
+        for destination in [SNS, EB] {
+            for script in [
+                vec![Reply::Status(
+                    500,
+                    "<Error><Code>InternalFailure</Code></Error>",
+                )],
+                vec![Reply::RateLimited(0)],
+                vec![Reply::Hang],
+            ] {
+                let rx = Receiver::start(script.clone()).await;
+                let aws = at(&rx.base).await;
+                let d = deliver(&aws, &MemoryStore::new(), destination).await;
+                let (retryable, message) = failed(&d);
+                assert!(retryable, "{destination} {script:?}: {message}");
+                assert!(
+                    rx.seen().len() >= 2 || matches!(script[0], Reply::Hang),
+                    "{destination} {script:?}: retried"
+                );
+            }
+            let aws = at(&refused_base().await).await;
+            let (retryable, message) =
+                failed(&deliver(&aws, &MemoryStore::new(), destination).await);
+            assert!(retryable, "{destination} refused: {message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_error_from_the_service_is_not_retried() {
+        let rx = Receiver::start(vec![Reply::Status(
+            403,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>not authorized</Message></Error></ErrorResponse>",
+        )])
+        .await;
+        let aws = at(&rx.base).await;
+        let (retryable, message) = failed(&deliver(&aws, &MemoryStore::new(), SNS).await);
+        assert!(!retryable, "{message}");
+        assert_eq!(rx.seen().len(), 1, "a 403 must not be retried");
+    }
+}
