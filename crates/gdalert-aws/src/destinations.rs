@@ -4,6 +4,7 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sesv2::types::{Body, Content, Destination as SesDestination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
+use gdalert_delivery::senders::json_body;
 use gdalert_delivery::{DestinationClient, Failure};
 use gdalert_pipeline::config::Destination;
 use gdalert_pipeline::{Alert, Payload};
@@ -159,9 +160,7 @@ impl DestinationClient for EventBridgeClient {
         _alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
-        let Payload::Json { body } = payload else {
-            return Err(Failure::fatal("EventBridge needs a JSON payload"));
-        };
+        let body = json_body(payload, "EventBridge")?;
         let detail = body
             .get("Detail")
             .and_then(|d| d.as_str().map(str::to_string))

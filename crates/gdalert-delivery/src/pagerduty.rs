@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::http::HttpClient;
 use crate::retry::Failure;
-use crate::senders::DestinationClient;
+use crate::senders::{json_body, json_bytes, DestinationClient};
 
 /// The Events API v2 endpoint (`url` on the destination overrides it, e.g.
 /// for the EU service region).
@@ -32,9 +32,7 @@ impl DestinationClient for PagerDutyClient {
         _alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
-        let Payload::Json { body } = payload else {
-            return Err(Failure::fatal("PagerDuty needs a JSON payload"));
-        };
+        let body = json_body(payload, "PagerDuty")?;
         let Some(key) = &destination.routing_key else {
             return Err(Failure::fatal(
                 "routing_key (a secret reference) is required",
@@ -44,7 +42,7 @@ impl DestinationClient for PagerDutyClient {
         // The renderer leaves the routing key out so it never reaches a dry run.
         let mut event = body.clone();
         event["routing_key"] = json!(key.expose());
-        let bytes = serde_json::to_vec(&event).map_err(|e| Failure::fatal(e.to_string()))?;
+        let bytes = json_bytes(&event)?;
         let url = destination.url.as_deref().unwrap_or(EVENTS_URL);
         let answer = self
             .http

@@ -28,6 +28,19 @@ pub trait DestinationClient: Send + Sync {
     ) -> Result<String, Failure>;
 }
 
+/// The JSON body of a payload, or a fatal failure naming who needed it.
+pub fn json_body<'a>(payload: &'a Payload, who: &str) -> Result<&'a serde_json::Value, Failure> {
+    match payload {
+        Payload::Json { body } => Ok(body),
+        _ => Err(Failure::fatal(format!("{who} needs a JSON payload"))),
+    }
+}
+
+/// `value` as JSON bytes for a request body.
+pub fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, Failure> {
+    serde_json::to_vec(value).map_err(|e| Failure::fatal(format!("cannot encode the payload: {e}")))
+}
+
 /// Which client serves a destination: its kind, and for email its transport.
 pub fn channel_of(destination: &Destination) -> &'static str {
     match destination.kind {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::http::HttpClient;
 use crate::retry::Failure;
-use crate::senders::DestinationClient;
+use crate::senders::{json_body, json_bytes, DestinationClient};
 
 /// How long a thread root is remembered.
 const THREAD_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
@@ -103,7 +103,7 @@ impl SlackClient {
                 message["reply_broadcast"] = json!(true);
             }
         }
-        let bytes = serde_json::to_vec(&message).map_err(|e| Failure::fatal(e.to_string()))?;
+        let bytes = json_bytes(&message)?;
         let url = format!("{}/api/chat.postMessage", self.api_base);
         let answer = self
             .http
@@ -146,9 +146,7 @@ impl DestinationClient for SlackClient {
         alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
-        let Payload::Json { body } = payload else {
-            return Err(Failure::fatal("Slack needs a JSON payload"));
-        };
+        let body = json_body(payload, "Slack")?;
         if destination.bot_token.is_some() {
             return self.post_message(destination, alert, body).await;
         }
@@ -158,7 +156,7 @@ impl DestinationClient for SlackClient {
             ));
         };
         let url = self.http.secret(hook).await?;
-        let bytes = serde_json::to_vec(body).map_err(|e| Failure::fatal(e.to_string()))?;
+        let bytes = json_bytes(body)?;
         let answer = self
             .http
             .post_json(DestinationKind::Slack, url.expose(), &[], &bytes)

@@ -5,7 +5,7 @@ use gdalert_pipeline::{Alert, Payload};
 
 use crate::http::{Answer, HttpClient};
 use crate::retry::Failure;
-use crate::senders::DestinationClient;
+use crate::senders::{json_body, json_bytes, DestinationClient};
 
 /// Teams Workflows webhook client.
 #[derive(Debug, Clone)]
@@ -58,16 +58,14 @@ impl DestinationClient for TeamsClient {
         _alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
-        let Payload::Json { body } = payload else {
-            return Err(Failure::fatal("Teams needs a JSON payload"));
-        };
+        let body = json_body(payload, "Teams")?;
         let Some(hook) = &destination.webhook_url else {
             return Err(Failure::fatal(
                 "webhook_url (a secret reference) is required",
             ));
         };
         let url = self.http.secret(hook).await?;
-        let bytes = serde_json::to_vec(body).map_err(|e| Failure::fatal(e.to_string()))?;
+        let bytes = json_bytes(body)?;
         let answer = self
             .http
             .post_json(DestinationKind::Teams, url.expose(), &[], &bytes)

@@ -12,7 +12,7 @@ use hmac::{KeyInit, Mac};
 
 use crate::http::HttpClient;
 use crate::retry::Failure;
-use crate::senders::DestinationClient;
+use crate::senders::{json_body, json_bytes, DestinationClient};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -49,15 +49,13 @@ impl DestinationClient for WebhookClient {
         alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
-        let Payload::Json { body } = payload else {
-            return Err(Failure::fatal("a webhook needs a JSON payload"));
-        };
+        let body = json_body(payload, "a webhook")?;
         let url = match (&destination.url, &destination.url_secret) {
             (_, Some(secret)) => self.http.secret(secret).await?.expose().to_string(),
             (Some(url), None) => url.clone(),
             (None, None) => return Err(Failure::fatal("url or url_secret is required")),
         };
-        let bytes = serde_json::to_vec(body).map_err(|e| Failure::fatal(e.to_string()))?;
+        let bytes = json_bytes(body)?;
         let timestamp = chrono::Utc::now().timestamp();
         let mut headers = vec![
             ("x-gdalert-timestamp", timestamp.to_string()),
