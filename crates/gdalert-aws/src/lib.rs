@@ -16,8 +16,52 @@ pub use destinations::{EventBridgeClient, SesClient, SnsClient};
 pub use dynamodb::DynamoStore;
 pub use secrets::AwsSecrets;
 
+use std::sync::Arc;
+
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
+use gdalert_delivery::{
+    HttpClient, PagerDutyClient, RetryPolicy, SecretSource, Senders, SlackClient, SmtpClient,
+    TeamsClient, WebhookClient,
+};
+use gdalert_pipeline::Store;
+
+/// Every remote destination kind behind the shared delivery path: the AWS
+/// kinds through `aws`, webhooks through `http`, SMTP with `secrets`. Slack
+/// threads are remembered in `slack_threads` when given. The caller adds
+/// its own `stdout`/`file` handling (the log in Lambda, the terminal locally).
+pub fn remote_senders(
+    aws: &AwsClients,
+    http: &HttpClient,
+    secrets: Arc<dyn SecretSource>,
+    slack: SlackClient,
+) -> Senders {
+    Senders::new(RetryPolicy::default())
+        .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
+        .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
+        .with("email-smtp", Arc::new(SmtpClient::new(secrets)))
+        .with(
+            "eventbridge",
+            Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
+        )
+        .with("slack", Arc::new(slack))
+        .with("teams", Arc::new(TeamsClient::new(http.clone())))
+        .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
+        .with("webhook", Arc::new(WebhookClient::new(http.clone())))
+}
+
+/// A Slack client keeping thread roots in `store` (when given).
+pub fn slack_client(
+    http: &HttpClient,
+    store: Option<Arc<dyn Store>>,
+    api_base: Option<&str>,
+) -> SlackClient {
+    let slack = SlackClient::new(http.clone(), store);
+    match api_base {
+        Some(base) => slack.with_api_base(base),
+        None => slack,
+    }
+}
 
 /// The SDK clients gdalert uses, built once per process.
 #[derive(Debug, Clone)]

@@ -4,11 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore, EventBridgeClient, SesClient, SnsClient};
-use gdalert_delivery::{
-    CachedSecrets, HttpClient, PagerDutyClient, RetryPolicy, Senders, SlackClient, SmtpClient,
-    TeamsClient, UrlPolicy, WebhookClient,
-};
+use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
+use gdalert_delivery::{CachedSecrets, HttpClient, UrlPolicy};
 use gdalert_event::{Detail, GuardDutyEvent};
 use gdalert_pipeline::config::expand_variables;
 use gdalert_pipeline::{Config, Decided, Decision, Delivery, Outcome, Pipeline, Sender, Store};
@@ -133,22 +130,9 @@ impl App {
                 name: "GDALERT_WEBHOOK_ALLOWED_HOSTS",
                 reason,
             })?;
-        let mut slack = SlackClient::new(http.clone(), Some(store.clone()));
-        if let Some(base) = &env.slack_api_base {
-            slack = slack.with_api_base(base);
-        }
-        let senders = Senders::new(RetryPolicy::default())
-            .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
-            .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
-            .with("email-smtp", Arc::new(SmtpClient::new(secrets)))
-            .with(
-                "eventbridge",
-                Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
-            )
-            .with("slack", Arc::new(slack))
-            .with("teams", Arc::new(TeamsClient::new(http.clone())))
-            .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
-            .with("webhook", Arc::new(WebhookClient::new(http)))
+        let slack =
+            gdalert_aws::slack_client(&http, Some(store.clone()), env.slack_api_base.as_deref());
+        let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack)
             .with("stdout", Arc::new(crate::LogClient));
         Ok(App::new(
             role,

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gdalert_aws::{AwsClients, AwsSecrets, EventBridgeClient, SesClient, SnsClient};
+use gdalert_aws::{AwsClients, AwsSecrets};
 use gdalert_delivery::{
-    CachedSecrets, DestinationClient, Failure, HttpClient, PagerDutyClient, RetryPolicy,
-    SecretSource, Senders, SlackClient, SmtpClient, StaticSecrets, TeamsClient, UrlPolicy,
-    WebhookClient,
+    CachedSecrets, DestinationClient, Failure, HttpClient, SecretSource, Senders, StaticSecrets,
+    UrlPolicy,
 };
 use gdalert_pipeline::config::Destination;
 use gdalert_pipeline::{Alert, Payload, Sender};
@@ -74,18 +73,8 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
     };
     let http = HttpClient::new(policy, secrets.clone()).map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalSender);
-    Ok(Senders::new(RetryPolicy::default())
-        .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
-        .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
-        .with("email-smtp", Arc::new(SmtpClient::new(secrets)))
-        .with(
-            "eventbridge",
-            Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
-        )
-        .with("slack", Arc::new(SlackClient::new(http.clone(), None)))
-        .with("teams", Arc::new(TeamsClient::new(http.clone())))
-        .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
-        .with("webhook", Arc::new(WebhookClient::new(http)))
+    let slack = gdalert_aws::slack_client(&http, None, None);
+    Ok(gdalert_aws::remote_senders(&aws, &http, secrets, slack)
         .with("stdout", local.clone())
         .with("file", local))
 }
