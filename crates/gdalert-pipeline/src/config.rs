@@ -986,14 +986,31 @@ repeat_interval = "6 hours-ish"
 
 /// Replaces `${NAME}` in a routes file with `lookup(NAME)` (the process
 /// environment, in Lambda: the SAM template passes the topic ARN and such
-/// this way). `NAME` is upper-case letters, digits and `_`; `$${` escapes.
-/// An unset variable is an error that names it.
+/// this way). `NAME` is upper-case letters, digits and `_`; `$${` escapes;
+/// whole-line comments are left as they are. An unset variable is an error
+/// that names it.
 pub fn expand_variables(
     text: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    for line in text.split_inclusive('\n') {
+        // Whole-line comments are left alone, so examples may show `${NAME}`.
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+        } else {
+            expand_line(line, &lookup, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn expand_line(
+    line: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+    out: &mut String,
+) -> Result<(), String> {
+    let mut rest = line;
     while let Some(at) = rest.find("${") {
         if rest[..at].ends_with('$') {
             out.push_str(&rest[..at - 1]);
@@ -1025,7 +1042,7 @@ pub fn expand_variables(
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1046,5 +1063,10 @@ mod variable_tests {
             Ok("a ${TOPIC}")
         );
         assert!(expand_variables("${lower}", env).is_err());
+        assert_eq!(
+            expand_variables("  # topic_arn = \"${UNSET}\"\nx = 1\n", env).as_deref(),
+            Ok("  # topic_arn = \"${UNSET}\"\nx = 1\n"),
+            "whole-line comments are not expanded"
+        );
     }
 }
