@@ -19,6 +19,26 @@ pub struct UrlPolicy {
     pub allow_loopback_http: bool,
 }
 
+impl UrlPolicy {
+    /// The policy from `GDALERT_WEBHOOK_ALLOWED_HOSTS` (comma-separated hosts
+    /// or `*.suffix`) and `GDALERT_ALLOW_LOOPBACK_HTTP` (`true`/`1`), read
+    /// through `var` so the functions and the CLI read them alike.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> UrlPolicy {
+        UrlPolicy {
+            extra_hosts: var("GDALERT_WEBHOOK_ALLOWED_HOSTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            allow_loopback_http: var("GDALERT_ALLOW_LOOPBACK_HTTP")
+                .is_some_and(|v| v == "true" || v == "1"),
+        }
+    }
+}
+
 /// Each vendor's webhook hosts (exact or `*.suffix`).
 pub fn vendor_hosts(kind: DestinationKind) -> &'static [&'static str] {
     match kind {

@@ -163,6 +163,12 @@ impl App {
 
     /// Handles one invocation payload.
     pub async fn handle(&self, payload: Value) -> Result<Value, HandlerError> {
+        self.handle_text(&payload.to_string()).await
+    }
+
+    /// Handles one invocation payload as JSON text, as the runtime hands it
+    /// over: the event is parsed once per reader, never re-serialised.
+    pub async fn handle_text(&self, payload: &str) -> Result<Value, HandlerError> {
         let mut metrics = Metrics::default();
         let result = match self.role {
             Role::Digest => self.digest(Utc::now(), &mut metrics).await,
@@ -176,13 +182,12 @@ impl App {
 
     async fn event(
         &self,
-        payload: Value,
+        text: &str,
         now: DateTime<Utc>,
         metrics: &mut Metrics,
     ) -> Result<Value, HandlerError> {
         metrics.add("EventsReceived", None, 1.0);
-        let text = payload.to_string();
-        let event = match GuardDutyEvent::from_json(&text) {
+        let event = match GuardDutyEvent::from_json(text) {
             Ok(event) => event,
             Err(e) => {
                 metrics.add("EventsInvalid", None, 1.0);
@@ -193,7 +198,7 @@ impl App {
                 });
             }
         };
-        let node = gdalert_pattern::parse_event(&text).map_err(|e| HandlerError {
+        let node = gdalert_pattern::parse_event(text).map_err(|e| HandlerError {
             retryable: false,
             message: format!("event JSON rejected: {e}"),
         })?;

@@ -80,14 +80,7 @@ impl FunctionEnv {
             patterns_dir: var("GDALERT_PATTERNS_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
-            webhook_allowed_hosts: var("GDALERT_WEBHOOK_ALLOWED_HOSTS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|h| h.trim().to_ascii_lowercase())
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            webhook_allowed_hosts: gdalert_delivery::UrlPolicy::from_vars(&var).extra_hosts,
             allow_loopback_http,
             secret_ttl,
             slack_api_base: var("GDALERT_SLACK_API_BASE").filter(|v| !v.is_empty()),

@@ -21,7 +21,7 @@ use gdalert_delivery::{DestinationClient, Failure};
 use gdalert_pipeline::config::Destination;
 use gdalert_pipeline::{Alert, Payload};
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// JSON logs (one object per line, with the event span's fields), level
 /// from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` (default `info`).
@@ -41,9 +41,11 @@ pub fn init_tracing() {
 /// Serves invocations until the runtime stops.
 pub async fn run(app: App) -> Result<(), lambda_runtime::Error> {
     let app = Arc::new(app);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The payload stays raw JSON text: the event model and the pattern
+    // engine each read it once, with no `Value` in between.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let app = app.clone();
-        async move { app.handle(event.payload).await }
+        async move { app.handle_text(event.payload.get()).await }
     }))
     .await
 }

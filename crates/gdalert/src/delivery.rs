@@ -59,18 +59,7 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
             Duration::from_secs(300),
         )),
     };
-    let policy = UrlPolicy {
-        extra_hosts: std::env::var("GDALERT_WEBHOOK_ALLOWED_HOSTS")
-            .map(|v| {
-                v.split(',')
-                    .map(|h| h.trim().to_ascii_lowercase())
-                    .filter(|h| !h.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        allow_loopback_http: std::env::var("GDALERT_ALLOW_LOOPBACK_HTTP")
-            .is_ok_and(|v| v == "true" || v == "1"),
-    };
+    let policy = UrlPolicy::from_vars(|n| std::env::var(n).ok());
     let http = HttpClient::new(policy, secrets.clone()).map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalSender);
     let slack = gdalert_aws::slack_client(&http, None, None);
