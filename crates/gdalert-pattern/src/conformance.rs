@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{check_envelope, compile, parse_event, reference, PatternSetBuilder};
+use crate::{check_envelope, compile, json, parse_event, reference, PatternSetBuilder};
 
 const AWS_PREFIX: &str = "Event pattern is not valid. Reason: ";
 
@@ -87,7 +87,11 @@ pub fn evaluate(pattern: &str, event: &str) -> Result<(Outcome, Option<bool>), S
     if let Err(e) = check_envelope(&node) {
         return Ok((Outcome::InvalidEvent(e.to_string()), None));
     }
-    let reference = reference::matches(&rule, &node);
+    // The event parsed already, so the tree parse cannot fail; if it did, the
+    // reference simply has no answer.
+    let reference = json::parse(event)
+        .ok()
+        .and_then(|tree| reference::matches(&rule, &tree));
     let mut builder = PatternSetBuilder::new();
     builder.add("case", rule);
     let matched = !builder.build().matches(&node).is_empty();

@@ -77,10 +77,35 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Parses one JSON document; anything but whitespace after it is an error.
 pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
+    read(text, &mut TreeBuilder)
+}
+
+/// What a parse builds. The reader checks the grammar and reports the
+/// document to a builder in order, so the tree ([`Node`]) and the flat
+/// event layout ([`crate::event::Event`]) share one grammar and one set of
+/// error messages.
+pub(crate) trait Build<'a> {
+    type Value;
+    type Object;
+    type Array;
+    /// A string, number, boolean or null.
+    fn scalar(&mut self, value: Value<'a>, offset: usize) -> Self::Value;
+    fn object_start(&mut self, offset: usize) -> Self::Object;
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>);
+    fn object_value(&mut self, object: &mut Self::Object, value: Self::Value);
+    fn object_end(&mut self, object: Self::Object) -> Self::Value;
+    fn array_start(&mut self, offset: usize) -> Self::Array;
+    fn array_item(&mut self, array: &mut Self::Array, value: Self::Value);
+    fn array_end(&mut self, array: Self::Array) -> Self::Value;
+}
+
+/// Reads one JSON document into `build`.
+pub(crate) fn read<'a, B: Build<'a>>(text: &'a str, build: &mut B) -> Result<B::Value, JsonError> {
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
         pos: 0,
+        build,
     };
     reader.skip_ws();
     if reader.pos >= reader.bytes.len() {
@@ -94,17 +119,59 @@ pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
     Ok(node)
 }
 
+/// Builds the [`Node`] tree.
+struct TreeBuilder;
+
+impl<'a> Build<'a> for TreeBuilder {
+    type Value = Node<'a>;
+    type Object = (usize, Vec<Member<'a>>, Cow<'a, str>);
+    type Array = (usize, Vec<Node<'a>>);
+
+    fn scalar(&mut self, value: Value<'a>, offset: usize) -> Node<'a> {
+        Node { value, offset }
+    }
+    fn object_start(&mut self, offset: usize) -> Self::Object {
+        (offset, Vec::new(), Cow::Borrowed(""))
+    }
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+        object.2 = key;
+    }
+    fn object_value(&mut self, object: &mut Self::Object, value: Node<'a>) {
+        let key = std::mem::take(&mut object.2);
+        object.1.push(Member { key, value });
+    }
+    fn object_end(&mut self, object: Self::Object) -> Node<'a> {
+        Node {
+            value: Value::Object(object.1),
+            offset: object.0,
+        }
+    }
+    fn array_start(&mut self, offset: usize) -> Self::Array {
+        (offset, Vec::new())
+    }
+    fn array_item(&mut self, array: &mut Self::Array, value: Node<'a>) {
+        array.1.push(value);
+    }
+    fn array_end(&mut self, array: Self::Array) -> Node<'a> {
+        Node {
+            value: Value::Array(array.1),
+            offset: array.0,
+        }
+    }
+}
+
 fn unexpected(c: char) -> String {
     format!("Unexpected character ('{c}' (code {}))", c as u32)
 }
 
-struct Reader<'a> {
+struct Reader<'a, 'b, B> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    build: &'b mut B,
 }
 
-impl<'a> Reader<'a> {
+impl<'a, B: Build<'a>> Reader<'a, '_, B> {
     fn error(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             message: message.into(),
@@ -126,7 +193,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
+    fn value(&mut self, depth: usize) -> Result<B::Value, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.error(format!("Maximum nesting depth ({MAX_DEPTH}) exceeded")));
         }
@@ -135,13 +202,13 @@ impl<'a> Reader<'a> {
             return Err(self.error("Unexpected end-of-input: expected a value"));
         };
         let value = match b {
-            b'{' => self.object(depth)?,
-            b'[' => self.array(depth)?,
+            b'{' => return self.object(depth),
+            b'[' => return self.array(depth),
             b'"' => Value::String(self.string()?),
             b'-' | b'0'..=b'9' => Value::Number(self.number()?),
             _ => self.literal()?,
         };
-        Ok(Node { value, offset })
+        Ok(self.build.scalar(value, offset))
     }
 
     fn literal(&mut self) -> Result<Value<'a>, JsonError> {
@@ -172,13 +239,13 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<B::Value, JsonError> {
+        let mut object = self.build.object_start(self.pos);
         self.pos += 1; // '{'
-        let mut members = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(Value::Object(members));
+            return Ok(self.build.object_end(object));
         }
         loop {
             self.skip_ws();
@@ -197,6 +264,7 @@ impl<'a> Reader<'a> {
                 }
             }
             let key = self.string()?;
+            self.build.object_key(&mut object, key);
             self.skip_ws();
             match self.peek_char() {
                 Some(':') => self.pos += 1,
@@ -214,13 +282,13 @@ impl<'a> Reader<'a> {
             }
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            members.push(Member { key, value });
+            self.build.object_value(&mut object, value);
             self.skip_ws();
             match self.peek_char() {
                 Some(',') => self.pos += 1,
                 Some('}') => {
                     self.pos += 1;
-                    return Ok(Value::Object(members));
+                    return Ok(self.build.object_end(object));
                 }
                 Some(c) => {
                     return Err(self.error(format!(
@@ -237,26 +305,27 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
+    fn array(&mut self, depth: usize) -> Result<B::Value, JsonError> {
+        let mut array = self.build.array_start(self.pos);
         self.pos += 1; // '['
-        let mut items = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(self.build.array_end(array));
         }
         loop {
             self.skip_ws();
             if self.pos >= self.bytes.len() {
                 return Err(self.error("Unexpected end-of-input: expected close marker for Array"));
             }
-            items.push(self.value(depth + 1)?);
+            let item = self.value(depth + 1)?;
+            self.build.array_item(&mut array, item);
             self.skip_ws();
             match self.peek_char() {
                 Some(',') => self.pos += 1,
                 Some(']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(self.build.array_end(array));
                 }
                 Some(c) => {
                     return Err(self.error(format!(

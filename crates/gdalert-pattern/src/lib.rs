@@ -21,6 +21,11 @@
 //!   operands those leaves satisfy, not the number of patterns. Operands that
 //!   cannot be indexed (numeric ranges, CIDR, anything-but, non-ASCII
 //!   ignore-case) are scanned per path.
+//! - [`parse_event`] reads an event into a [`ParsedEvent`]: one contiguous
+//!   array of tokens with each member name hashed, so the walk skips
+//!   unnamed subtrees in one step and compares names as integers (see the
+//!   module docs of `event.rs` for why not a tree). Patterns and the
+//!   [`reference`] evaluator use the [`json::Node`] tree.
 //! - Arrays follow EventBridge: any element may match, and fields taken from
 //!   objects inside one array must come from the same element.
 //!
@@ -52,6 +57,7 @@
 //!   does, so `::/0` also matches IPv4 addresses (a probe confirms this).
 
 pub mod conformance;
+mod event;
 pub mod json;
 mod machine;
 pub mod reference;
@@ -60,7 +66,8 @@ pub mod value;
 
 use std::fmt;
 
-pub use machine::{PatternId, PatternSet, PatternSetBuilder};
+pub use event::{ParsedEvent, MAX_EVENT_BYTES};
+pub use machine::{PatternId, PatternSet, PatternSetBuilder, Scratch};
 pub use syntax::{compile, Branch, Field, Matcher, Rule};
 
 /// A pattern EventBridge would reject, with its reason and where it is.
@@ -130,9 +137,16 @@ pub enum EventError {
     NotAnEvent(String),
 }
 
-/// Parses event text into a tree the matchers read.
-pub fn parse_event(text: &str) -> Result<json::Node<'_>, EventError> {
-    json::parse(text).map_err(|e| {
+/// Parses event text into the flat layout [`PatternSet`] matches.
+pub fn parse_event(text: &str) -> Result<ParsedEvent<'_>, EventError> {
+    if text.len() > MAX_EVENT_BYTES {
+        return Err(EventError::Syntax {
+            message: format!("event is larger than {MAX_EVENT_BYTES} bytes"),
+            line: 1,
+            column: 1,
+        });
+    }
+    ParsedEvent::parse(text).map_err(|e| {
         let (line, column) = json::line_column(text, e.offset);
         EventError::Syntax {
             message: e.message,
@@ -147,17 +161,17 @@ pub const REQUIRED_EVENT_FIELDS: [&str; 6] =
     ["id", "account", "source", "time", "region", "detail-type"];
 
 /// Checks what EventBridge's `TestEventPattern` checks of an event.
-pub fn check_envelope(event: &json::Node<'_>) -> Result<(), EventError> {
-    let json::Value::Object(members) = &event.value else {
+pub fn check_envelope(event: &ParsedEvent<'_>) -> Result<(), EventError> {
+    if !event.is_object() {
         return Err(EventError::NotAnEvent(format!(
             "An event must be a JSON object, not {}.",
-            event.value.kind()
+            event.kind_name()
         )));
-    };
+    }
     let missing: Vec<&str> = REQUIRED_EVENT_FIELDS
         .iter()
         .copied()
-        .filter(|k| !members.iter().any(|m| m.key == *k))
+        .filter(|k| !event.has_member(k))
         .collect();
     if missing.is_empty() {
         Ok(())

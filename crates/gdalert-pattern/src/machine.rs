@@ -2,9 +2,9 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::json::{Node, Value};
+use crate::event::{name_hash, Kind, ParsedEvent};
 use crate::syntax::{Matcher, Rule};
-use crate::value::{ip_hex, Number, Scalar};
+use crate::value::{ip_hex, Scalar};
 use crate::{parse_event, EventError};
 
 /// Index of a pattern in the order it was added to the builder.
@@ -256,22 +256,49 @@ struct PathNode {
     field: Option<u32>,
 }
 
-/// The child segments of a path node. Patterns name a handful of fields per
-/// object, so a linear scan that compares lengths first beats hashing every
-/// member name of every event object (most of which no pattern names).
+/// The child segments of a path node, sorted by [`name_hash`]. An event's
+/// member names arrive hashed, so a lookup compares integers and reads name
+/// bytes only on a hash hit. Patterns name a handful of fields per object, so
+/// small sets are scanned; large ones are binary searched.
 #[derive(Debug, Default)]
-struct Children(Vec<(Box<str>, u32)>);
+struct Children(Vec<(u32, Box<str>, u32)>);
 
 impl Children {
-    fn get(&self, key: &str) -> Option<&u32> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
-            .map(|(_, n)| n)
+    /// The entries with this hash (usually none or one).
+    fn with_hash(&self, hash: u32) -> &[(u32, Box<str>, u32)] {
+        let from = if self.0.len() <= 8 {
+            match self.0.iter().position(|(h, _, _)| *h == hash) {
+                Some(i) => i,
+                None => return &[],
+            }
+        } else {
+            self.0.partition_point(|(h, _, _)| *h < hash)
+        };
+        let run = self.0[from..].partition_point(|(h, _, _)| *h == hash);
+        &self.0[from..from + run]
     }
 
-    fn insert(&mut self, key: Box<str>, node: u32) {
-        self.0.push((key, node));
+    fn get(&self, name: &[u8], hash: u32) -> Option<u32> {
+        self.get_lazy(hash, || name)
+    }
+
+    /// Like `get`, reading the name's bytes only on a hash hit.
+    fn get_lazy<'b>(&self, hash: u32, name: impl FnOnce() -> &'b [u8]) -> Option<u32> {
+        let candidates = self.with_hash(hash);
+        if candidates.is_empty() {
+            return None;
+        }
+        let name = name();
+        candidates
+            .iter()
+            .find(|(_, k, _)| k.as_bytes() == name)
+            .map(|(_, _, n)| *n)
+    }
+
+    fn insert(&mut self, name: &str, node: u32) {
+        let hash = name_hash(name.as_bytes());
+        let at = self.0.partition_point(|(h, _, _)| *h <= hash);
+        self.0.insert(at, (hash, name.into(), node));
     }
 
     fn is_empty(&self) -> bool {
@@ -431,10 +458,11 @@ pub struct PatternSet {
 }
 
 /// A leaf of the event at a path some pattern names.
-#[derive(Debug)]
-struct Leaf<'e> {
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
     field: u32,
-    value: Scalar<'e>,
+    /// The value's token in the event.
+    token: u32,
     /// Range into the membership arena: (array id, element index) pairs.
     members: (u32, u32),
 }
@@ -442,6 +470,7 @@ struct Leaf<'e> {
 /// Reusable buffers, so matching allocates nothing in the steady state.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    leaves: Vec<Leaf>,
     members: Vec<(u32, u32)>,
     stack: Vec<(u32, u32)>,
     hits: Vec<(Hit, u32)>,
@@ -454,12 +483,15 @@ impl PatternSet {
     fn field_for(&mut self, path: &str) -> u32 {
         let mut at = 0usize;
         for seg in path.split('.') {
-            at = match self.paths[at].children.get(seg) {
-                Some(&n) => n as usize,
+            at = match self.paths[at]
+                .children
+                .get(seg.as_bytes(), name_hash(seg.as_bytes()))
+            {
+                Some(n) => n as usize,
                 None => {
                     let n = self.paths.len();
                     self.paths.push(PathNode::default());
-                    self.paths[at].children.insert(seg.into(), n as u32);
+                    self.paths[at].children.insert(seg, n as u32);
                     n
                 }
             };
@@ -495,39 +527,46 @@ impl PatternSet {
     }
 
     /// Ids of the patterns that match a parsed event, in ascending order.
-    pub fn matches(&self, event: &Node<'_>) -> Vec<PatternId> {
+    pub fn matches(&self, event: &ParsedEvent<'_>) -> Vec<PatternId> {
         let mut scratch = Scratch::default();
         self.matches_with(event, &mut scratch).to_vec()
     }
 
     /// Like [`PatternSet::matches`], reusing `scratch` between calls.
-    pub fn matches_with<'s>(&self, event: &Node<'_>, scratch: &'s mut Scratch) -> &'s [PatternId] {
+    pub fn matches_with<'s>(
+        &self,
+        event: &ParsedEvent<'_>,
+        scratch: &'s mut Scratch,
+    ) -> &'s [PatternId] {
+        scratch.leaves.clear();
         scratch.members.clear();
         scratch.stack.clear();
         scratch.hits.clear();
         scratch.matched.clear();
         scratch.by_field.clear();
-        let mut leaves = Vec::new();
         let mut next_array = 0u32;
-        self.collect(event, 0, &mut leaves, scratch, &mut next_array);
+        self.collect(event, 0, 0, scratch, &mut next_array);
+        let leaves = std::mem::take(&mut scratch.leaves);
         scratch
             .by_field
             .extend(leaves.iter().enumerate().map(|(i, l)| (l.field, i as u32)));
         scratch.by_field.sort_unstable();
-        let view = Leaves {
-            all: &leaves,
-            by_field: &scratch.by_field,
-            arena: &scratch.members,
-        };
 
         for (i, leaf) in leaves.iter().enumerate() {
-            self.fields[leaf.field as usize]
-                .hits(&leaf.value, |h| scratch.hits.push((h, i as u32)));
+            if let Some(value) = event.scalar(leaf.token) {
+                self.fields[leaf.field as usize].hits(&value, |h| scratch.hits.push((h, i as u32)));
+            }
         }
         scratch.hits.sort_unstable();
         scratch.hits.dedup();
 
         let hits = std::mem::take(&mut scratch.hits);
+        let view = Leaves {
+            event,
+            all: &leaves,
+            by_field: &scratch.by_field,
+            arena: &scratch.members,
+        };
         let mut i = 0;
         while i < hits.len() {
             let branch = hits[i].0.branch;
@@ -555,71 +594,62 @@ impl PatternSet {
             }
         }
         scratch.hits = hits;
+        scratch.leaves = leaves;
         scratch.matched.sort_unstable();
         scratch.matched.dedup();
         &scratch.matched
     }
 
     /// Walks the event along the path trie, recording leaves at field paths.
-    fn collect<'e>(
+    fn collect(
         &self,
-        node: &Node<'e>,
+        event: &ParsedEvent<'_>,
+        token: u32,
         at: u32,
-        leaves: &mut Vec<Leaf<'e>>,
         scratch: &mut Scratch,
         next_array: &mut u32,
     ) {
-        match &node.value {
-            Value::Object(members) => {
+        match event.kind(token) {
+            Kind::Object => {
                 let children = &self.paths[at as usize].children;
                 if children.is_empty() {
                     return;
                 }
-                for m in members {
-                    if !m.key.contains('.') {
-                        if let Some(&to) = children.get(m.key.as_ref()) {
-                            self.collect(&m.value, to, leaves, scratch, next_array);
+                for (key, value) in event.members(token) {
+                    let name = event.name(key);
+                    if !name.dotted {
+                        if let Some(to) = children.get_lazy(name.hash, || name.bytes()) {
+                            self.collect(event, value, to, scratch, next_array);
                         }
                         continue;
                     }
-                    let mut to = at as usize;
-                    let mut found = true;
-                    for seg in m.key.split('.') {
-                        match self.paths[to].children.get(seg) {
-                            Some(&n) => to = n as usize,
-                            None => {
-                                found = false;
-                                break;
-                            }
-                        }
+                    let mut to = Some(at);
+                    for seg in name.bytes().split(|&b| b == b'.') {
+                        to = to
+                            .and_then(|n| self.paths[n as usize].children.get(seg, name_hash(seg)));
                     }
-                    if found {
-                        self.collect(&m.value, to as u32, leaves, scratch, next_array);
+                    if let Some(to) = to {
+                        self.collect(event, value, to, scratch, next_array);
                     }
                 }
             }
-            Value::Array(items) => {
+            Kind::Array => {
                 let id = *next_array;
                 *next_array += 1;
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in event.items(token).enumerate() {
                     scratch.stack.push((id, i as u32));
-                    self.collect(item, at, leaves, scratch, next_array);
+                    self.collect(event, item, at, scratch, next_array);
                     scratch.stack.pop();
                 }
             }
-            scalar => {
+            Kind::Key => {}
+            _ => {
                 if let Some(field) = self.paths[at as usize].field {
                     let start = scratch.members.len() as u32;
                     scratch.members.extend_from_slice(&scratch.stack);
-                    let value = match scalar {
-                        Value::String(s) => Scalar::String(s.clone()),
-                        Value::Number(t) => Scalar::Number(Number::parse(*t)),
-                        Value::Bool(b) => Scalar::Bool(*b),
-                        _ => Scalar::Null,
-                    };
-                    leaves.push(Leaf {
+                    scratch.leaves.push(Leaf {
                         field,
-                        value,
+                        token,
                         members: (start, scratch.stack.len() as u32),
                     });
                 }
@@ -630,10 +660,13 @@ impl PatternSet {
     fn branch_matches(&self, branch: u32, key_hits: &[(Hit, u32)], view: &Leaves<'_, '_>) -> bool {
         let info = &self.branches[branch as usize];
         let accepts = |slot: &Slot, leaf: u32| {
-            let value = &view.all[leaf as usize].value;
-            slot.matchers
-                .iter()
-                .any(|m| !matches!(m, Matcher::Exists(false)) && m.accepts(value))
+            view.event
+                .scalar(view.all[leaf as usize].token)
+                .is_some_and(|value| {
+                    slot.matchers
+                        .iter()
+                        .any(|m| !matches!(m, Matcher::Exists(false)) && m.accepts(&value))
+                })
         };
         // Fast path, no allocation: a leaf outside every array never conflicts
         // with another, so if each slot has such a candidate (or may be
@@ -694,7 +727,8 @@ impl PatternSet {
 
 /// The leaves of one event, with an index by field.
 struct Leaves<'a, 'e> {
-    all: &'a [Leaf<'e>],
+    event: &'a ParsedEvent<'e>,
+    all: &'a [Leaf],
     /// (field, leaf index), sorted.
     by_field: &'a [(u32, u32)],
     arena: &'a [(u32, u32)],
@@ -736,7 +770,7 @@ impl<'a> IntoIterator for LeafIds<'a> {
 /// come from different elements of the same array.
 fn consistent<'a>(
     slots: &[Vec<u32>],
-    leaves: &[Leaf<'_>],
+    leaves: &[Leaf],
     arena: &'a [(u32, u32)],
     chosen: &mut Vec<&'a [(u32, u32)]>,
 ) -> bool {

@@ -21,9 +21,6 @@ pub struct Number<'a> {
     pub text: Cow<'a, str>,
     /// The float64 value, if finite.
     pub value: Option<f64>,
-    /// True when `text` is exactly what the float64 prints as (so the event's
-    /// number may be compared by value). `0.10000000000000001` is not.
-    pub exact: bool,
 }
 
 impl<'a> Number<'a> {
@@ -31,17 +28,20 @@ impl<'a> Number<'a> {
     pub fn parse(text: impl Into<Cow<'a, str>>) -> Number<'a> {
         let text = text.into();
         let value = text.parse::<f64>().ok().filter(|v| v.is_finite());
-        let exact = value.is_some_and(|v| is_exact_literal(&text, v));
-        Number { text, value, exact }
+        Number { text, value }
+    }
+
+    /// True when the literal is exactly what its float64 prints as, so the
+    /// number may be compared by value. `0.10000000000000001` is not.
+    /// Computed on demand: only equality by value needs it, and it can cost
+    /// a float formatting.
+    pub fn is_exact(&self) -> bool {
+        self.value.is_some_and(|v| is_exact_literal(&self.text, v))
     }
 
     /// The value to compare for equality, when comparing by value is allowed.
     pub fn comparable(&self) -> Option<f64> {
-        if self.exact {
-            self.value
-        } else {
-            None
-        }
+        self.value.filter(|_| self.is_exact())
     }
 }
 
@@ -470,14 +470,14 @@ mod tests {
 
     #[test]
     fn number_exactness_follows_shortest_float_repr() {
-        assert!(Number::parse("300").exact);
-        assert!(Number::parse("3.0e2").exact);
-        assert!(Number::parse("300.0").exact);
-        assert!(Number::parse("0.1").exact);
-        assert!(Number::parse("-0").exact);
-        assert!(!Number::parse("0.10000000000000001").exact);
-        assert!(!Number::parse("12345678901234567890").exact);
-        assert!(Number::parse("1E300").exact);
+        assert!(Number::parse("300").is_exact());
+        assert!(Number::parse("3.0e2").is_exact());
+        assert!(Number::parse("300.0").is_exact());
+        assert!(Number::parse("0.1").is_exact());
+        assert!(Number::parse("-0").is_exact());
+        assert!(!Number::parse("0.10000000000000001").is_exact());
+        assert!(!Number::parse("12345678901234567890").is_exact());
+        assert!(Number::parse("1E300").is_exact());
         assert_eq!(Number::parse("1e400").value, None);
     }
 

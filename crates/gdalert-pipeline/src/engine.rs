@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gdalert_event::{Detail, GuardDutyEvent, ProtectionStatus};
-use gdalert_pattern::json::Node;
+use gdalert_pattern::ParsedEvent;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -234,7 +234,7 @@ impl Pipeline {
 
     /// The routes an event takes, in file order: each matching route, up to
     /// the first one without `continue`; the fallback route when none match.
-    pub fn routes_for(&self, node: &Node<'_>) -> Vec<&Route> {
+    pub fn routes_for(&self, node: &ParsedEvent<'_>) -> Vec<&Route> {
         let mut matched: Vec<usize> = self
             .config
             .patterns
@@ -295,7 +295,7 @@ impl Pipeline {
         &self,
         store: &dyn Store,
         event: &GuardDutyEvent,
-        node: &Node<'_>,
+        node: &ParsedEvent<'_>,
         now: DateTime<Utc>,
     ) -> Outcome {
         let mut alert = enrich(event, Lifecycle::Other, &self.enrich);
