@@ -6,7 +6,7 @@
 //! never fire in production. So the engine is judged against AWS's own
 //! answers (`tests/conformance.rs` runs the AWS-verified corpus and the
 //! event-ruler probes) and against a plain recursive evaluator
-//! ([`reference`]) on random patterns and events.
+//! ([`reference`](mod@crate::reference)) on random patterns and events.
 //!
 //! # Shape
 //!
@@ -25,7 +25,7 @@
 //!   array of tokens with each member name hashed, so the walk skips
 //!   unnamed subtrees in one step and compares names as integers (see the
 //!   module docs of `event.rs` for why not a tree). Patterns and the
-//!   [`reference`] evaluator use the [`json::Node`] tree.
+//!   [`reference`](mod@crate::reference) evaluator use the [`json::Node`] tree.
 //! - Arrays follow EventBridge: any element may match, and fields taken from
 //!   objects inside one array must come from the same element.
 //!
