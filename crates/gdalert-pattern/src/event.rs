@@ -4,16 +4,16 @@
 //! walking a finding that is no longer in cache costs one dependent memory
 //! fetch per level (detail → resource → ecsClusterDetails → name). Matching
 //! throughput on 10,000 findings was half of what it was on 100 cached ones.
-//! [`ParsedEvent`] instead keeps one contiguous array of 16-byte tokens in
-//! document order, as event-ruler and simdjson's tape do:
-//! - each container token records where it ends, so a subtree no pattern
-//!   names is skipped in one step;
-//! - each member name carries a hash computed while parsing, so looking it up
-//!   among the names patterns use compares integers, and reads the name's
-//!   bytes only to confirm a hit.
-//!
-//! Strings point into the event text; the few with escapes are decoded into
-//! one side buffer.
+//! [`ParsedEvent`] instead stores each object and array as a *directory*: its
+//! members' entries side by side in one array shared by the whole event,
+//! written when the container closes (so children come before parents).
+//! - Walking an object reads its directory contiguously; a member no
+//!   pattern names costs one 24-byte entry, whatever its value holds.
+//! - Each entry carries its name's hash, computed while parsing, so looking
+//!   a name up among the names patterns use compares integers. The name's
+//!   bytes, copied per directory into one buffer, are read only on a hit.
+//! - Scalars sit in the entry: strings and numbers as a range of the event
+//!   text (or of a side buffer for the few strings with escapes).
 
 use std::borrow::Cow;
 
@@ -24,8 +24,11 @@ use crate::value::{Number, Scalar};
 #[derive(Debug, Clone)]
 pub struct ParsedEvent<'a> {
     text: &'a str,
-    tokens: Vec<Token>,
-    /// Strings and names that contained escapes, decoded.
+    /// Every directory, each contiguous; the root's entry is last.
+    entries: Vec<Entry>,
+    /// Member names, each directory's together.
+    names: Vec<u8>,
+    /// Strings that contained escapes, decoded.
     decoded: String,
 }
 
@@ -33,7 +36,6 @@ pub struct ParsedEvent<'a> {
 pub(crate) enum Kind {
     Object,
     Array,
-    Key,
     String,
     Number,
     True,
@@ -41,33 +43,44 @@ pub(crate) enum Kind {
     Null,
 }
 
-/// One token. `a`/`b` are a byte range (start, length) for names, strings and
-/// numbers; `a` is the index after the last token inside for containers.
-/// `hash` is a name's [`name_hash`].
+/// A value, and for object members its name. `a`/`b` are a byte range
+/// (start, length) for strings and numbers, or the first entry and count of
+/// a container's directory.
 #[derive(Debug, Clone, Copy)]
-struct Token {
+pub(crate) struct Entry {
     kind: Kind,
-    /// The text is in `decoded`, not in the event text.
+    /// A string whose text is in `decoded`, not in the event text.
     decoded: bool,
     /// A name with a `.` in it (EventBridge splits those into path segments).
     dotted: bool,
+    /// [`name_hash`] of the member name.
+    pub hash: u32,
+    name: u32,
+    name_len: u32,
     a: u32,
     b: u32,
-    hash: u32,
 }
 
-/// A member name as the matcher sees it. Its bytes are read only when the
-/// hash matches a name some pattern uses: most names of an event are not.
-pub(crate) struct Name<'e> {
-    event: &'e ParsedEvent<'e>,
-    token: u32,
-    pub hash: u32,
-    pub dotted: bool,
-}
+impl Entry {
+    fn value(kind: Kind, decoded: bool, a: u32, b: u32) -> Entry {
+        Entry {
+            kind,
+            decoded,
+            dotted: false,
+            hash: 0,
+            name: 0,
+            name_len: 0,
+            a,
+            b,
+        }
+    }
 
-impl<'e> Name<'e> {
-    pub fn bytes(&self) -> &'e [u8] {
-        self.event.bytes(&self.event.tokens[self.token as usize])
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn is_dotted(&self) -> bool {
+        self.dotted
     }
 }
 
@@ -99,15 +112,18 @@ pub const MAX_EVENT_BYTES: usize = u32::MAX as usize;
 impl<'a> ParsedEvent<'a> {
     /// Parses event text (the caller checks [`MAX_EVENT_BYTES`]).
     pub(crate) fn parse(text: &'a str) -> Result<ParsedEvent<'a>, JsonError> {
-        let mut tape = Tape {
+        let mut tape = Directories {
             text,
             event: ParsedEvent {
                 text,
-                tokens: Vec::with_capacity(text.len() / 12),
+                entries: Vec::with_capacity(text.len() / 16),
+                names: Vec::with_capacity(text.len() / 4),
                 decoded: String::new(),
             },
+            pending: Vec::new(),
         };
-        json::read(text, &mut tape)?;
+        let root = json::read(text, &mut tape)?;
+        tape.event.entries.push(root);
         Ok(tape.event)
     }
 
@@ -116,17 +132,37 @@ impl<'a> ParsedEvent<'a> {
         self.text
     }
 
+    /// Reads every cache line of the directories and names with independent
+    /// loads, which the CPU overlaps. Walking the directories afterwards hits
+    /// the cache, where otherwise each level down would wait on memory.
+    pub(crate) fn warm(&self) -> u32 {
+        let mut acc = 0u32;
+        for e in self.entries.iter().step_by(2) {
+            acc ^= e.hash;
+        }
+        for b in self.names.iter().step_by(64) {
+            acc ^= u32::from(*b);
+        }
+        acc
+    }
+
+    /// The whole event's entry.
+    pub(crate) fn root(&self) -> &Entry {
+        // `parse` always pushes the root last.
+        &self.entries[self.entries.len() - 1]
+    }
+
     /// Whether the event is a JSON object.
     pub fn is_object(&self) -> bool {
-        self.kind(0) == Kind::Object
+        self.root().kind == Kind::Object
     }
 
     /// The JSON type name of the whole event, for messages.
     pub fn kind_name(&self) -> &'static str {
-        match self.kind(0) {
+        match self.root().kind {
             Kind::Object => "object",
             Kind::Array => "array",
-            Kind::Key | Kind::String => "string",
+            Kind::String => "string",
             Kind::Number => "number",
             Kind::True | Kind::False => "boolean",
             Kind::Null => "null",
@@ -137,191 +173,141 @@ impl<'a> ParsedEvent<'a> {
     pub fn has_member(&self, name: &str) -> bool {
         self.is_object()
             && self
-                .members(0)
-                .any(|(key, _)| self.name(key).bytes() == name.as_bytes())
+                .directory(self.root())
+                .iter()
+                .any(|e| self.name(e) == name.as_bytes())
     }
 
-    pub(crate) fn kind(&self, token: u32) -> Kind {
-        self.tokens[token as usize].kind
-    }
-
-    /// The index just past `token`'s value.
-    pub(crate) fn end(&self, token: u32) -> u32 {
-        let t = &self.tokens[token as usize];
-        match t.kind {
-            Kind::Object | Kind::Array => t.a,
-            _ => token + 1,
+    /// The members (objects) or items (arrays) of a container entry; empty
+    /// for scalars.
+    pub(crate) fn directory(&self, container: &Entry) -> &[Entry] {
+        match container.kind {
+            Kind::Object | Kind::Array => {
+                let start = container.a as usize;
+                self.entries
+                    .get(start..start + container.b as usize)
+                    .unwrap_or_default()
+            }
+            _ => &[],
         }
     }
 
-    /// (name token, value token) of each member of an object token.
-    pub(crate) fn members(&self, object: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let end = self.end(object);
-        let mut at = object + 1;
-        std::iter::from_fn(move || {
-            if at >= end {
-                return None;
-            }
-            let key = at;
-            at = self.end(key + 1);
-            Some((key, key + 1))
-        })
-    }
-
-    /// The item tokens of an array token.
-    pub(crate) fn items(&self, array: u32) -> impl Iterator<Item = u32> + '_ {
-        let end = self.end(array);
-        let mut at = array + 1;
-        std::iter::from_fn(move || {
-            if at >= end {
-                return None;
-            }
-            let item = at;
-            at = self.end(item);
-            Some(item)
-        })
-    }
-
-    /// Bytes, without the char-boundary checks of `str` slicing: those read
-    /// the text, which is what matching names by hash avoids.
-    fn bytes(&self, t: &Token) -> &[u8] {
-        let (start, len) = (t.a as usize, t.b as usize);
-        let source = if t.decoded { &self.decoded } else { self.text };
-        source
-            .as_bytes()
-            .get(start..start + len)
+    /// A member's name.
+    pub(crate) fn name(&self, member: &Entry) -> &[u8] {
+        let start = member.name as usize;
+        self.names
+            .get(start..start + member.name_len as usize)
             .unwrap_or_default()
     }
 
-    fn slice(&self, t: &Token) -> &str {
-        let (start, len) = (t.a as usize, t.b as usize);
-        let source = if t.decoded { &self.decoded } else { self.text };
-        source.get(start..start + len).unwrap_or_default()
-    }
-
-    pub(crate) fn name(&'a self, key: u32) -> Name<'a> {
-        let t = &self.tokens[key as usize];
-        Name {
-            event: self,
-            token: key,
-            hash: t.hash,
-            dotted: t.dotted,
-        }
-    }
-
-    /// The leaf value of a scalar token (`None` for containers and names).
-    pub(crate) fn scalar(&self, token: u32) -> Option<Scalar<'_>> {
-        let t = &self.tokens[token as usize];
-        Some(match t.kind {
-            Kind::String => Scalar::String(Cow::Borrowed(self.slice(t))),
-            Kind::Number => Scalar::Number(Number::parse(self.slice(t))),
+    /// The leaf value of a scalar entry (`None` for containers).
+    pub(crate) fn scalar(&self, e: &Entry) -> Option<Scalar<'_>> {
+        let text = || {
+            let (start, len) = (e.a as usize, e.b as usize);
+            let source = if e.decoded { &self.decoded } else { self.text };
+            // Cut at token boundaries, so always on char boundaries.
+            Cow::Borrowed(source.get(start..start + len).unwrap_or_default())
+        };
+        Some(match e.kind {
+            Kind::String => Scalar::String(text()),
+            Kind::Number => Scalar::Number(Number::parse(text())),
             Kind::True => Scalar::Bool(true),
             Kind::False => Scalar::Bool(false),
             Kind::Null => Scalar::Null,
-            Kind::Object | Kind::Array | Kind::Key => return None,
+            Kind::Object | Kind::Array => return None,
         })
     }
 }
 
 /// Builds a [`ParsedEvent`] as the reader goes.
-struct Tape<'a> {
+struct Directories<'a> {
     text: &'a str,
     event: ParsedEvent<'a>,
+    /// Entries of the containers still open, innermost last, with the
+    /// member names not yet copied.
+    pending: Vec<(Cow<'a, str>, Entry)>,
 }
 
-impl Tape<'_> {
-    /// (decoded, start, length) of a string the reader produced.
-    fn place(&mut self, s: Cow<'_, str>) -> (bool, u32, u32) {
+impl<'a> Directories<'a> {
+    /// An entry for a string or number the reader produced.
+    fn place(&mut self, kind: Kind, s: Cow<'_, str>) -> Entry {
         match s {
             Cow::Borrowed(b) => {
                 let start = b.as_ptr() as usize - self.text.as_ptr() as usize;
-                (false, start as u32, b.len() as u32)
+                Entry::value(kind, false, start as u32, b.len() as u32)
             }
             Cow::Owned(o) => {
                 let start = self.event.decoded.len();
                 self.event.decoded.push_str(&o);
-                (true, start as u32, o.len() as u32)
+                Entry::value(kind, true, start as u32, o.len() as u32)
             }
         }
     }
 
-    fn push(&mut self, kind: Kind, decoded: bool, a: u32, b: u32) -> u32 {
-        let index = self.event.tokens.len() as u32;
-        self.event.tokens.push(Token {
-            kind,
-            decoded,
-            dotted: false,
-            a,
-            b,
-            hash: 0,
-        });
-        index
-    }
-
-    fn close(&mut self, container: u32) {
-        let end = self.event.tokens.len() as u32;
-        if let Some(t) = self.event.tokens.get_mut(container as usize) {
-            t.a = end;
+    /// Moves the entries pushed since `start` into a directory.
+    fn close(&mut self, kind: Kind, start: usize) -> Entry {
+        let first = self.event.entries.len();
+        let count = self.pending.len().saturating_sub(start);
+        for (name, mut entry) in self.pending.drain(start..) {
+            if kind == Kind::Object {
+                entry.name = self.event.names.len() as u32;
+                entry.name_len = name.len() as u32;
+                entry.hash = name_hash(name.as_bytes());
+                entry.dotted = name.as_bytes().contains(&b'.');
+                self.event.names.extend_from_slice(name.as_bytes());
+            }
+            self.event.entries.push(entry);
         }
+        Entry::value(kind, false, first as u32, count as u32)
     }
 }
 
-impl<'a> Build<'a> for Tape<'a> {
-    type Value = ();
-    type Object = u32;
-    type Array = u32;
+impl<'a> Build<'a> for Directories<'a> {
+    type Value = Entry;
+    /// Where the container's entries start in `pending`, and for objects
+    /// the name of the member being read.
+    type Object = (usize, Cow<'a, str>);
+    type Array = usize;
 
-    fn scalar(&mut self, value: Value<'a>, _offset: usize) {
+    fn scalar(&mut self, value: Value<'a>, _offset: usize) -> Entry {
         match value {
-            Value::String(s) => {
-                let (decoded, a, b) = self.place(s);
-                self.push(Kind::String, decoded, a, b);
-            }
-            Value::Number(n) => {
-                let (decoded, a, b) = self.place(Cow::Borrowed(n));
-                self.push(Kind::Number, decoded, a, b);
-            }
-            Value::Bool(true) => {
-                self.push(Kind::True, false, 0, 0);
-            }
-            Value::Bool(false) => {
-                self.push(Kind::False, false, 0, 0);
-            }
+            Value::String(s) => self.place(Kind::String, s),
+            Value::Number(n) => self.place(Kind::Number, Cow::Borrowed(n)),
+            Value::Bool(true) => Entry::value(Kind::True, false, 0, 0),
+            Value::Bool(false) => Entry::value(Kind::False, false, 0, 0),
             Value::Null | Value::Array(_) | Value::Object(_) => {
-                self.push(Kind::Null, false, 0, 0);
+                Entry::value(Kind::Null, false, 0, 0)
             }
         }
     }
 
-    fn object_start(&mut self, _offset: usize) -> u32 {
-        self.push(Kind::Object, false, 0, 0)
+    fn object_start(&mut self, _offset: usize) -> Self::Object {
+        (self.pending.len(), Cow::Borrowed(""))
     }
 
-    fn object_key(&mut self, _object: &mut u32, key: Cow<'a, str>) {
-        let hash = name_hash(key.as_bytes());
-        let dotted = key.as_bytes().contains(&b'.');
-        let (decoded, a, b) = self.place(key);
-        let index = self.push(Kind::Key, decoded, a, b);
-        if let Some(t) = self.event.tokens.get_mut(index as usize) {
-            t.hash = hash;
-            t.dotted = dotted;
-        }
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+        object.1 = key;
     }
 
-    fn object_value(&mut self, _object: &mut u32, _value: ()) {}
-
-    fn object_end(&mut self, object: u32) {
-        self.close(object);
+    fn object_value(&mut self, object: &mut Self::Object, value: Entry) {
+        let name = std::mem::take(&mut object.1);
+        self.pending.push((name, value));
     }
 
-    fn array_start(&mut self, _offset: usize) -> u32 {
-        self.push(Kind::Array, false, 0, 0)
+    fn object_end(&mut self, object: Self::Object) -> Entry {
+        self.close(Kind::Object, object.0)
     }
 
-    fn array_item(&mut self, _array: &mut u32, _value: ()) {}
+    fn array_start(&mut self, _offset: usize) -> usize {
+        self.pending.len()
+    }
 
-    fn array_end(&mut self, array: u32) {
-        self.close(array);
+    fn array_item(&mut self, _array: &mut usize, value: Entry) {
+        self.pending.push((Cow::Borrowed(""), value));
+    }
+
+    fn array_end(&mut self, array: usize) -> Entry {
+        self.close(Kind::Array, array)
     }
 }
 
@@ -330,29 +316,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn containers_skip_to_their_end_and_names_keep_escapes_decoded() {
+    fn directories_hold_members_in_order_with_names_decoded() {
         let text = r#"{"a": {"x": [1, {"y": 2}]}, "b\u002ec": "s\"q", "d": true}"#;
         let event = ParsedEvent::parse(text).unwrap();
-        let members: Vec<(String, u32)> = event
-            .members(0)
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(event.name(k).bytes()).into_owned(),
-                    v,
-                )
-            })
-            .collect();
-        let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["a", "b.c", "d"]);
-        assert!(event.name(members[1].1 - 1).dotted);
-        assert_eq!(
-            event.scalar(members[1].1),
-            Some(Scalar::String("s\"q".into()))
-        );
-        assert_eq!(event.scalar(members[2].1), Some(Scalar::Bool(true)));
-        let inner = event.members(members[0].1).next().unwrap().1;
-        assert_eq!(event.items(inner).count(), 2);
-        assert_eq!(event.name(1).hash, name_hash(b"a"));
+        let top = event.directory(event.root());
+        let names: Vec<&[u8]> = top.iter().map(|e| event.name(e)).collect();
+        assert_eq!(names, [&b"a"[..], b"b.c", b"d"]);
+        assert!(top[1].is_dotted() && !top[0].is_dotted());
+        assert_eq!(top[0].hash, name_hash(b"a"));
+        assert_eq!(event.scalar(&top[1]), Some(Scalar::String("s\"q".into())));
+        assert_eq!(event.scalar(&top[2]), Some(Scalar::Bool(true)));
+        let x = &event.directory(&top[0])[0];
+        assert_eq!(event.name(x), b"x");
+        let items = event.directory(x);
+        assert_eq!(items.len(), 2);
+        assert_eq!(event.name(&event.directory(&items[1])[0]), b"y");
+        assert!(event.has_member("d") && !event.has_member("x"));
     }
 
     #[test]
@@ -360,5 +339,6 @@ mod tests {
         assert_eq!(ParsedEvent::parse("[1, 2]").unwrap().kind_name(), "array");
         assert!(!ParsedEvent::parse("3").unwrap().is_object());
         assert!(ParsedEvent::parse("{\"a\": }").is_err());
+        assert!(ParsedEvent::parse("{}").unwrap().is_object());
     }
 }

@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{name_hash, Kind, ParsedEvent};
+use crate::event::{name_hash, Entry, Kind, ParsedEvent};
 use crate::syntax::{Matcher, Rule};
 use crate::value::{ip_hex, Scalar};
 use crate::{parse_event, EventError};
@@ -22,6 +22,9 @@ struct Hit {
 #[derive(Debug)]
 struct Trie<T> {
     nodes: Vec<TrieNode<T>>,
+    /// Items held; kept inline so the per-value emptiness checks do not
+    /// touch the nodes.
+    len: usize,
 }
 
 #[derive(Debug)]
@@ -37,6 +40,7 @@ impl<T> Default for Trie<T> {
                 edges: Vec::new(),
                 items: Vec::new(),
             }],
+            len: 0,
         }
     }
 }
@@ -59,10 +63,11 @@ impl<T> Trie<T> {
             };
         }
         self.nodes[at].items.push(item);
+        self.len += 1;
     }
 
     fn is_empty(&self) -> bool {
-        self.nodes.len() == 1 && self.nodes[0].items.is_empty()
+        self.len == 0
     }
 
     fn walk(&self, key: impl Iterator<Item = u8>, mut visit: impl FnMut(&T)) {
@@ -184,7 +189,11 @@ impl FieldIndex {
         self.any.iter().copied().for_each(&mut emit);
         match v {
             Scalar::String(s) => {
-                if let Some(h) = self.strings.get(s.as_ref()) {
+                // An empty map still hashes the key on `get`.
+                if let Some(h) = (!self.strings.is_empty())
+                    .then(|| self.strings.get(s.as_ref()))
+                    .flatten()
+                {
                     h.iter().copied().for_each(&mut emit);
                 }
                 if self.wants_ip && !self.ips.is_empty() {
@@ -227,11 +236,15 @@ impl FieldIndex {
                 }
             }
             Scalar::Number(n) => {
-                if let Some(h) = self.number_text.get(n.text.as_ref()) {
+                if let Some(h) = (!self.number_text.is_empty())
+                    .then(|| self.number_text.get(n.text.as_ref()))
+                    .flatten()
+                {
                     h.iter().copied().for_each(&mut emit);
                 }
-                if let Some(h) = n
-                    .comparable()
+                if let Some(h) = (!self.number_value.is_empty())
+                    .then(|| n.comparable())
+                    .flatten()
                     .and_then(|v| self.number_value.get(&number_key(v)))
                 {
                     h.iter().copied().for_each(&mut emit);
@@ -256,53 +269,49 @@ struct PathNode {
     field: Option<u32>,
 }
 
-/// The child segments of a path node, sorted by [`name_hash`]. An event's
-/// member names arrive hashed, so a lookup compares integers and reads name
-/// bytes only on a hash hit. Patterns name a handful of fields per object, so
-/// small sets are scanned; large ones are binary searched.
+/// The child segments of a path node. An event's member names arrive
+/// hashed, so a lookup compares integers and reads name bytes only on a hash
+/// hit. Patterns name a handful of fields per object, so small sets are
+/// scanned; large ones are kept sorted by hash and binary searched.
 #[derive(Debug, Default)]
-struct Children(Vec<(u32, Box<str>, u32)>);
+struct Children {
+    /// [`name_hash`] of each name, ascending.
+    hashes: Vec<u32>,
+    /// (name, path node), in the order of `hashes`.
+    nodes: Vec<(Box<str>, u32)>,
+}
 
 impl Children {
-    /// The entries with this hash (usually none or one).
-    fn with_hash(&self, hash: u32) -> &[(u32, Box<str>, u32)] {
-        let from = if self.0.len() <= 8 {
-            match self.0.iter().position(|(h, _, _)| *h == hash) {
-                Some(i) => i,
-                None => return &[],
-            }
-        } else {
-            self.0.partition_point(|(h, _, _)| *h < hash)
-        };
-        let run = self.0[from..].partition_point(|(h, _, _)| *h == hash);
-        &self.0[from..from + run]
-    }
-
     fn get(&self, name: &[u8], hash: u32) -> Option<u32> {
         self.get_lazy(hash, || name)
     }
 
     /// Like `get`, reading the name's bytes only on a hash hit.
     fn get_lazy<'b>(&self, hash: u32, name: impl FnOnce() -> &'b [u8]) -> Option<u32> {
-        let candidates = self.with_hash(hash);
-        if candidates.is_empty() {
-            return None;
-        }
+        let from = if self.hashes.len() <= 8 {
+            self.hashes.iter().position(|&h| h == hash)?
+        } else {
+            let at = self.hashes.partition_point(|&h| h < hash);
+            (self.hashes.get(at) == Some(&hash)).then_some(at)?
+        };
         let name = name();
-        candidates
+        self.hashes[from..]
             .iter()
-            .find(|(_, k, _)| k.as_bytes() == name)
-            .map(|(_, _, n)| *n)
+            .zip(&self.nodes[from..])
+            .take_while(|(&h, _)| h == hash)
+            .find(|(_, (k, _))| k.as_bytes() == name)
+            .map(|(_, (_, n))| *n)
     }
 
     fn insert(&mut self, name: &str, node: u32) {
         let hash = name_hash(name.as_bytes());
-        let at = self.0.partition_point(|(h, _, _)| *h <= hash);
-        self.0.insert(at, (hash, name.into(), node));
+        let at = self.hashes.partition_point(|&h| h <= hash);
+        self.hashes.insert(at, hash);
+        self.nodes.insert(at, (name.into(), node));
     }
 
     fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.hashes.is_empty()
     }
 }
 
@@ -461,8 +470,7 @@ pub struct PatternSet {
 #[derive(Debug, Clone, Copy)]
 struct Leaf {
     field: u32,
-    /// The value's token in the event.
-    token: u32,
+    value: Entry,
     /// Range into the membership arena: (array id, element index) pairs.
     members: (u32, u32),
 }
@@ -477,6 +485,8 @@ pub struct Scratch {
     matched: Vec<PatternId>,
     /// Leaf indices sorted by field, so a slot finds its leaves by binary search.
     by_field: Vec<(u32, u32)>,
+    /// Kept so the loads of [`ParsedEvent::warm`] are not optimised away.
+    warmth: u32,
 }
 
 impl PatternSet {
@@ -545,7 +555,8 @@ impl PatternSet {
         scratch.matched.clear();
         scratch.by_field.clear();
         let mut next_array = 0u32;
-        self.collect(event, 0, 0, scratch, &mut next_array);
+        scratch.warmth = event.warm();
+        self.collect(event, event.root(), 0, scratch, &mut next_array);
         let leaves = std::mem::take(&mut scratch.leaves);
         scratch
             .by_field
@@ -553,7 +564,7 @@ impl PatternSet {
         scratch.by_field.sort_unstable();
 
         for (i, leaf) in leaves.iter().enumerate() {
-            if let Some(value) = event.scalar(leaf.token) {
+            if let Some(value) = event.scalar(&leaf.value) {
                 self.fields[leaf.field as usize].hits(&value, |h| scratch.hits.push((h, i as u32)));
             }
         }
@@ -604,52 +615,50 @@ impl PatternSet {
     fn collect(
         &self,
         event: &ParsedEvent<'_>,
-        token: u32,
+        value: &Entry,
         at: u32,
         scratch: &mut Scratch,
         next_array: &mut u32,
     ) {
-        match event.kind(token) {
+        match value.kind() {
             Kind::Object => {
                 let children = &self.paths[at as usize].children;
                 if children.is_empty() {
                     return;
                 }
-                for (key, value) in event.members(token) {
-                    let name = event.name(key);
-                    if !name.dotted {
-                        if let Some(to) = children.get_lazy(name.hash, || name.bytes()) {
-                            self.collect(event, value, to, scratch, next_array);
+                for member in event.directory(value) {
+                    if !member.is_dotted() {
+                        if let Some(to) = children.get_lazy(member.hash, || event.name(member)) {
+                            self.collect(event, member, to, scratch, next_array);
                         }
                         continue;
                     }
                     let mut to = Some(at);
-                    for seg in name.bytes().split(|&b| b == b'.') {
+                    for seg in event.name(member).split(|&b| b == b'.') {
                         to = to
                             .and_then(|n| self.paths[n as usize].children.get(seg, name_hash(seg)));
                     }
                     if let Some(to) = to {
-                        self.collect(event, value, to, scratch, next_array);
+                        self.collect(event, member, to, scratch, next_array);
                     }
                 }
             }
             Kind::Array => {
                 let id = *next_array;
                 *next_array += 1;
-                for (i, item) in event.items(token).enumerate() {
+                for (i, item) in event.directory(value).iter().enumerate() {
                     scratch.stack.push((id, i as u32));
                     self.collect(event, item, at, scratch, next_array);
                     scratch.stack.pop();
                 }
             }
-            Kind::Key => {}
             _ => {
                 if let Some(field) = self.paths[at as usize].field {
                     let start = scratch.members.len() as u32;
                     scratch.members.extend_from_slice(&scratch.stack);
                     scratch.leaves.push(Leaf {
                         field,
-                        token,
+                        value: *value,
                         members: (start, scratch.stack.len() as u32),
                     });
                 }
@@ -661,7 +670,7 @@ impl PatternSet {
         let info = &self.branches[branch as usize];
         let accepts = |slot: &Slot, leaf: u32| {
             view.event
-                .scalar(view.all[leaf as usize].token)
+                .scalar(&view.all[leaf as usize].value)
                 .is_some_and(|value| {
                     slot.matchers
                         .iter()

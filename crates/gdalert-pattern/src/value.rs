@@ -48,10 +48,25 @@ impl<'a> Number<'a> {
 /// Whether a decimal literal denotes the same decimal as the shortest
 /// representation of the float64 it parses to.
 fn is_exact_literal(text: &str, value: f64) -> bool {
-    // Fast path: short integers are always exact.
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return true;
+    // Fast path: a decimal with at most 15 significant digits (f64's DBL_DIG)
+    // is recovered exactly from the float it parses to, so no shorter digit
+    // string can print as that float; outside the subnormal range that makes
+    // it the shortest representation. Event numbers are nearly always such.
+    if value == 0.0 || value.abs() >= f64::MIN_POSITIVE {
+        let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+        // Positions (among the digits) of the first and last non-zero digit.
+        let (mut first, mut last, mut at) = (None, 0, 0);
+        for b in mantissa.bytes().filter(u8::is_ascii_digit) {
+            if b != b'0' {
+                first.get_or_insert(at);
+                last = at;
+            }
+            at += 1;
+        }
+        let significant = first.map_or(0, |f| last - f + 1);
+        if significant <= 15 {
+            return true;
+        }
     }
     decimal_key(text) == decimal_key(&format!("{value:e}"))
 }
@@ -479,6 +494,42 @@ mod tests {
         assert!(!Number::parse("12345678901234567890").is_exact());
         assert!(Number::parse("1E300").is_exact());
         assert_eq!(Number::parse("1e400").value, None);
+    }
+
+    /// The 15-significant-digit shortcut must agree with formatting the float.
+    #[test]
+    fn exactness_shortcut_agrees_with_shortest_repr() {
+        let mantissas = [
+            "0",
+            "1",
+            "5.5",
+            "0.1",
+            "123456789012345",
+            "1234567890123456",
+            "0.30000000000000004",
+            "9007199254740993",
+            "100000000000000000000",
+            "0.000001",
+            "4.9",
+            "2.2250738585072014",
+            "1.7976931348623157",
+            "-0.0",
+            "10.50",
+            "999999999999999.9",
+        ];
+        for m in mantissas {
+            for e in ["", "e0", "e-5", "e300", "e-300", "e-310", "E+2"] {
+                let text = format!("{m}{e}");
+                let Ok(value) = text.parse::<f64>() else {
+                    continue;
+                };
+                if !value.is_finite() {
+                    continue;
+                }
+                let slow = decimal_key(&text) == decimal_key(&format!("{value:e}"));
+                assert_eq!(is_exact_literal(&text, value), slow, "{text}");
+            }
+        }
     }
 
     #[test]
