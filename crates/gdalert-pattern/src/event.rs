@@ -105,6 +105,9 @@ pub(crate) fn name_hash(name: &[u8]) -> u32 {
     (h >> 32) as u32
 }
 
+/// How much of the directories [`ParsedEvent::warm`] reads ahead.
+const WARM_BYTES: usize = 32 * 1024;
+
 /// Largest event text the 32-bit offsets can address. EventBridge's own
 /// limit is 256 KB.
 pub const MAX_EVENT_BYTES: usize = u32::MAX as usize;
@@ -132,15 +135,25 @@ impl<'a> ParsedEvent<'a> {
         self.text
     }
 
-    /// Reads every cache line of the directories and names with independent
+    /// Reads the cache lines of the directories and names with independent
     /// loads, which the CPU overlaps. Walking the directories afterwards hits
-    /// the cache, where otherwise each level down would wait on memory.
+    /// the cache, where otherwise each level down would wait on memory (on
+    /// 10,000 findings this is worth about a quarter of the matching time).
+    /// Directories are written as containers close, so the outer levels,
+    /// which every walk reads, are at the end: a large event only has its
+    /// last [`WARM_BYTES`] read ahead.
     pub(crate) fn warm(&self) -> u32 {
+        const ENTRY: usize = std::mem::size_of::<Entry>();
+        let tail = |len: usize, size: usize| len.saturating_sub(WARM_BYTES / size);
         let mut acc = 0u32;
-        for e in self.entries.iter().step_by(2) {
+        // A stride shorter than a cache line lands in every line.
+        for e in self.entries[tail(self.entries.len(), ENTRY)..]
+            .iter()
+            .step_by(64 / ENTRY)
+        {
             acc ^= e.hash;
         }
-        for b in self.names.iter().step_by(64) {
+        for b in self.names[tail(self.names.len(), 1)..].iter().step_by(64) {
             acc ^= u32::from(*b);
         }
         acc

@@ -327,6 +327,10 @@ struct BranchInfo {
 #[derive(Debug)]
 struct Slot {
     field: u32,
+    /// Slots with the same field and operands share a condition, judged once
+    /// per event however many branches ask (2,000 routes may share a handful
+    /// of `detail-type` or wildcard tests).
+    condition: u32,
     matchers: Vec<Matcher>,
     /// Satisfied by the field being absent (`exists: false`).
     absent_ok: bool,
@@ -376,7 +380,9 @@ impl PatternSetBuilder {
             fields: Vec::new(),
             branches: Vec::new(),
             absent_only: Vec::new(),
+            conditions: 0,
         };
+        let mut conditions: FxHashMap<(u32, String), u32> = FxHashMap::default();
         // Pass 1: how many branches share each (field, operand), so each
         // branch can be keyed on its most selective field. Keying on a field
         // every pattern shares (`source: aws.guardduty`) would make every
@@ -428,8 +434,13 @@ impl PatternSetBuilder {
                             best = Some((cost, slot as u32));
                         }
                     }
+                    let next = conditions.len() as u32;
+                    let condition = *conditions
+                        .entry((fid, format!("{:?}", field.matchers)))
+                        .or_insert(next);
                     slots.push(Slot {
                         field: fid,
+                        condition,
                         matchers: field.matchers,
                         absent_ok,
                     });
@@ -451,6 +462,7 @@ impl PatternSetBuilder {
                 });
             }
         }
+        set.conditions = conditions.len() as u32;
         set
     }
 }
@@ -464,6 +476,8 @@ pub struct PatternSet {
     branches: Vec<BranchInfo>,
     /// Branches that can match with no hit at all (every field may be absent).
     absent_only: Vec<u32>,
+    /// How many distinct slot conditions there are.
+    conditions: u32,
 }
 
 /// A leaf of the event at a path some pattern names.
@@ -485,6 +499,10 @@ pub struct Scratch {
     matched: Vec<PatternId>,
     /// Leaf indices sorted by field, so a slot finds its leaves by binary search.
     by_field: Vec<(u32, u32)>,
+    /// Per condition: the event it was judged for (`generation`), and
+    /// whether some leaf satisfied it, and one outside every array did.
+    verdicts: Vec<(u32, bool, bool)>,
+    generation: u32,
     /// Kept so the loads of [`ParsedEvent::warm`] are not optimised away.
     warmth: u32,
 }
@@ -572,6 +590,19 @@ impl PatternSet {
         scratch.hits.dedup();
 
         let hits = std::mem::take(&mut scratch.hits);
+        let mut verdicts = std::mem::take(&mut scratch.verdicts);
+        if verdicts.len() < self.conditions as usize {
+            verdicts.resize(self.conditions as usize, (0, false, false));
+        }
+        scratch.generation = scratch.generation.wrapping_add(1);
+        if scratch.generation == 0 {
+            verdicts.iter_mut().for_each(|v| v.0 = 0);
+            scratch.generation = 1;
+        }
+        let mut judged = Verdicts {
+            all: &mut verdicts,
+            generation: scratch.generation,
+        };
         let view = Leaves {
             event,
             all: &leaves,
@@ -585,7 +616,7 @@ impl PatternSet {
             while j < hits.len() && hits[j].0.branch == branch {
                 j += 1;
             }
-            if self.branch_matches(branch, &hits[i..j], &view) {
+            if self.branch_matches(branch, &hits[i..j], &view, &mut judged) {
                 scratch
                     .matched
                     .push(self.branches[branch as usize].pattern as PatternId);
@@ -597,7 +628,7 @@ impl PatternSet {
             if hits
                 .binary_search_by_key(&branch, |(h, _)| h.branch)
                 .is_err()
-                && self.branch_matches(branch, &[], &view)
+                && self.branch_matches(branch, &[], &view, &mut judged)
             {
                 scratch
                     .matched
@@ -606,6 +637,7 @@ impl PatternSet {
         }
         scratch.hits = hits;
         scratch.leaves = leaves;
+        scratch.verdicts = verdicts;
         scratch.matched.sort_unstable();
         scratch.matched.dedup();
         &scratch.matched
@@ -666,7 +698,13 @@ impl PatternSet {
         }
     }
 
-    fn branch_matches(&self, branch: u32, key_hits: &[(Hit, u32)], view: &Leaves<'_, '_>) -> bool {
+    fn branch_matches(
+        &self,
+        branch: u32,
+        key_hits: &[(Hit, u32)],
+        view: &Leaves<'_, '_>,
+        judged: &mut Verdicts<'_>,
+    ) -> bool {
         let info = &self.branches[branch as usize];
         let accepts = |slot: &Slot, leaf: u32| {
             view.event
@@ -692,6 +730,8 @@ impl PatternSet {
                         break;
                     }
                 }
+            } else if let Some((a, f)) = judged.get(slot.condition) {
+                (any, free) = (a, f);
             } else {
                 for &leaf in view.of_field(slot.field) {
                     if accepts(slot, leaf) {
@@ -702,6 +742,7 @@ impl PatternSet {
                         }
                     }
                 }
+                judged.set(slot.condition, any, free);
             }
             if !any {
                 if !slot.absent_ok || !view.of_field(slot.field).is_empty() {
@@ -731,6 +772,27 @@ impl PatternSet {
         }
         let mut chosen: Vec<&[(u32, u32)]> = Vec::with_capacity(per_slot.len());
         consistent(&per_slot, view.all, view.arena, &mut chosen)
+    }
+}
+
+/// Condition verdicts for the event being matched.
+struct Verdicts<'a> {
+    all: &'a mut [(u32, bool, bool)],
+    generation: u32,
+}
+
+impl Verdicts<'_> {
+    fn get(&self, condition: u32) -> Option<(bool, bool)> {
+        match self.all.get(condition as usize) {
+            Some(&(g, any, free)) if g == self.generation => Some((any, free)),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, condition: u32, any: bool, free: bool) {
+        if let Some(v) = self.all.get_mut(condition as usize) {
+            *v = (self.generation, any, free);
+        }
     }
 }
 
