@@ -215,15 +215,32 @@ impl<'a> ParsedEvent<'a> {
 
     /// The leaf value of a scalar entry (`None` for containers).
     pub(crate) fn scalar(&self, e: &Entry) -> Option<Scalar<'_>> {
+        self.scalar_with(e, |text| Number::parse(text).value)
+    }
+
+    /// Like [`ParsedEvent::scalar`], with the float value of a number given
+    /// by `value`: the matcher parses each number once per event and reuses
+    /// it.
+    pub(crate) fn scalar_with(
+        &self,
+        e: &Entry,
+        value: impl FnOnce(&str) -> Option<f64>,
+    ) -> Option<Scalar<'_>> {
         let text = || {
             let (start, len) = (e.a as usize, e.b as usize);
             let source = if e.decoded { &self.decoded } else { self.text };
             // Cut at token boundaries, so always on char boundaries.
-            Cow::Borrowed(source.get(start..start + len).unwrap_or_default())
+            source.get(start..start + len).unwrap_or_default()
         };
         Some(match e.kind {
-            Kind::String => Scalar::String(text()),
-            Kind::Number => Scalar::Number(Number::parse(text())),
+            Kind::String => Scalar::String(Cow::Borrowed(text())),
+            Kind::Number => {
+                let text = text();
+                Scalar::Number(Number {
+                    value: value(text),
+                    text: Cow::Borrowed(text),
+                })
+            }
             Kind::True => Scalar::Bool(true),
             Kind::False => Scalar::Bool(false),
             Kind::Null => Scalar::Null,

@@ -275,6 +275,9 @@ struct PathNode {
 /// scanned; large ones are kept sorted by hash and binary searched.
 #[derive(Debug, Default)]
 struct Children {
+    /// Bit `hash % 64` set for each name: most member names of an event are
+    /// named by no pattern, and this turns them away with one test.
+    bloom: u64,
     /// [`name_hash`] of each name, ascending.
     hashes: Vec<u32>,
     /// (name, path node), in the order of `hashes`.
@@ -288,6 +291,9 @@ impl Children {
 
     /// Like `get`, reading the name's bytes only on a hash hit.
     fn get_lazy<'b>(&self, hash: u32, name: impl FnOnce() -> &'b [u8]) -> Option<u32> {
+        if self.bloom & (1 << (hash % 64)) == 0 {
+            return None;
+        }
         let from = if self.hashes.len() <= 8 {
             self.hashes.iter().position(|&h| h == hash)?
         } else {
@@ -308,6 +314,7 @@ impl Children {
         let at = self.hashes.partition_point(|&h| h <= hash);
         self.hashes.insert(at, hash);
         self.nodes.insert(at, (name.into(), node));
+        self.bloom |= 1 << (hash % 64);
     }
 
     fn is_empty(&self) -> bool {
@@ -485,6 +492,8 @@ pub struct PatternSet {
 struct Leaf {
     field: u32,
     value: Entry,
+    /// A number's float value, parsed once when the leaf is first judged.
+    number: Option<f64>,
     /// Range into the membership arena: (array id, element index) pairs.
     members: (u32, u32),
 }
@@ -575,14 +584,17 @@ impl PatternSet {
         let mut next_array = 0u32;
         scratch.warmth = event.warm();
         self.collect(event, event.root(), 0, scratch, &mut next_array);
-        let leaves = std::mem::take(&mut scratch.leaves);
+        let mut leaves = std::mem::take(&mut scratch.leaves);
         scratch
             .by_field
             .extend(leaves.iter().enumerate().map(|(i, l)| (l.field, i as u32)));
         scratch.by_field.sort_unstable();
 
-        for (i, leaf) in leaves.iter().enumerate() {
+        for (i, leaf) in leaves.iter_mut().enumerate() {
             if let Some(value) = event.scalar(&leaf.value) {
+                if let Scalar::Number(n) = &value {
+                    leaf.number = n.value;
+                }
                 self.fields[leaf.field as usize].hits(&value, |h| scratch.hits.push((h, i as u32)));
             }
         }
@@ -691,6 +703,7 @@ impl PatternSet {
                     scratch.leaves.push(Leaf {
                         field,
                         value: *value,
+                        number: None,
                         members: (start, scratch.stack.len() as u32),
                     });
                 }
@@ -707,8 +720,9 @@ impl PatternSet {
     ) -> bool {
         let info = &self.branches[branch as usize];
         let accepts = |slot: &Slot, leaf: u32| {
+            let leaf = &view.all[leaf as usize];
             view.event
-                .scalar(&view.all[leaf as usize].value)
+                .scalar_with(&leaf.value, |_| leaf.number)
                 .is_some_and(|value| {
                     slot.matchers
                         .iter()

@@ -281,27 +281,20 @@ impl Wildcard {
 }
 
 /// First occurrence of `needle` in `hay`. Wildcard pieces and field values
-/// are short: a first-byte scan beats building a Two-Way searcher per call.
+/// are short: a vectorised scan for the first byte beats building a
+/// substring searcher per call.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let Some((&first, tail)) = needle.split_first() else {
         return Some(0);
     };
-    if hay.len() < needle.len() {
-        return None;
-    }
-    let last_start = hay.len() - needle.len();
+    let last_start = hay.len().checked_sub(needle.len())?;
     let mut i = 0;
     while i <= last_start {
-        match hay[i..=last_start].iter().position(|&b| b == first) {
-            None => return None,
-            Some(p) => {
-                let at = i + p;
-                if &hay[at + 1..at + needle.len()] == tail {
-                    return Some(at);
-                }
-                i = at + 1;
-            }
+        let at = i + memchr::memchr(first, &hay[i..=last_start])?;
+        if hay[at + 1..at + needle.len()] == *tail {
+            return Some(at);
         }
+        i = at + 1;
     }
     None
 }
