@@ -85,6 +85,10 @@ impl Entry {
     pub fn is_dotted(&self) -> bool {
         self.dotted
     }
+
+    pub fn is_container(&self) -> bool {
+        matches!(self.kind, Kind::Object | Kind::Array)
+    }
 }
 
 /// The hash member names are compared by, computed once per name at parse

@@ -284,6 +284,13 @@ struct Children {
     nodes: Vec<(Box<str>, u32)>,
 }
 
+/// Byte equality for the short strings field names are, without the call
+/// into the C library that `==` on slices makes.
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 impl Children {
     fn get(&self, name: &[u8], hash: u32) -> Option<u32> {
         self.get_lazy(hash, || name)
@@ -301,12 +308,15 @@ impl Children {
             (self.hashes.get(at) == Some(&hash)).then_some(at)?
         };
         let name = name();
-        self.hashes[from..]
-            .iter()
-            .zip(&self.nodes[from..])
-            .take_while(|(&h, _)| h == hash)
-            .find(|(_, (k, _))| k.as_bytes() == name)
-            .map(|(_, (_, n))| *n)
+        let mut at = from;
+        while self.hashes.get(at) == Some(&hash) {
+            let (key, node) = &self.nodes[at];
+            if short_eq(key.as_bytes(), name) {
+                return Some(*node);
+            }
+            at += 1;
+        }
+        None
     }
 
     fn insert(&mut self, name: &str, node: u32) {
@@ -673,7 +683,11 @@ impl PatternSet {
                 for member in event.directory(value) {
                     if !member.is_dotted() {
                         if let Some(to) = children.get_lazy(member.hash, || event.name(member)) {
-                            self.collect(event, member, to, scratch, next_array);
+                            if member.is_container() {
+                                self.collect(event, member, to, scratch, next_array);
+                            } else {
+                                self.leaf(member, to, scratch);
+                            }
                         }
                         continue;
                     }
@@ -696,18 +710,22 @@ impl PatternSet {
                     scratch.stack.pop();
                 }
             }
-            _ => {
-                if let Some(field) = self.paths[at as usize].field {
-                    let start = scratch.members.len() as u32;
-                    scratch.members.extend_from_slice(&scratch.stack);
-                    scratch.leaves.push(Leaf {
-                        field,
-                        value: *value,
-                        number: None,
-                        members: (start, scratch.stack.len() as u32),
-                    });
-                }
-            }
+            _ => self.leaf(value, at, scratch),
+        }
+    }
+
+    /// Records a scalar at path node `at`, if a pattern names that path.
+    #[inline]
+    fn leaf(&self, value: &Entry, at: u32, scratch: &mut Scratch) {
+        if let Some(field) = self.paths[at as usize].field {
+            let start = scratch.members.len() as u32;
+            scratch.members.extend_from_slice(&scratch.stack);
+            scratch.leaves.push(Leaf {
+                field,
+                value: *value,
+                number: None,
+                members: (start, scratch.stack.len() as u32),
+            });
         }
     }
 
