@@ -46,48 +46,71 @@ pub(crate) enum Kind {
     Null,
 }
 
-/// A value, and for object members its name. `a`/`b` are a byte range
-/// (start, length) for strings and numbers, or the first entry and count of
-/// a container's directory.
+/// A value, and for object members its name, in 16 bytes so four fit a
+/// cache line. `a` and the length in `b` are a byte range (start, length)
+/// for strings and numbers, or the first entry and count of a container's
+/// directory.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
-    kind: Kind,
-    /// A string whose text is in `decoded`, not in the event text.
-    decoded: bool,
-    /// A name with a `.` in it (EventBridge splits those into path segments).
-    dotted: bool,
     /// [`name_hash`] of the member name.
     pub hash: u32,
+    /// Where the name is in `names` (bit 31: it has a `.` in it, and
+    /// EventBridge splits it into path segments).
     name: u32,
-    name_len: u32,
     a: u32,
+    /// Bits 0..28: length or count; 28..31: [`Kind`]; 31: the string is in
+    /// `decoded`, not in the event text.
     b: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+
+const LENGTH_BITS: u32 = 28;
+const LENGTH_MASK: u32 = (1 << LENGTH_BITS) - 1;
+const DECODED: u32 = 1 << 31;
+const DOTTED: u32 = 1 << 31;
+
 impl Entry {
-    fn value(kind: Kind, decoded: bool, a: u32, b: u32) -> Entry {
+    fn value(kind: Kind, decoded: bool, a: u32, len: u32) -> Entry {
+        let decoded = if decoded { DECODED } else { 0 };
         Entry {
-            kind,
-            decoded,
-            dotted: false,
             hash: 0,
             name: 0,
-            name_len: 0,
             a,
-            b,
+            b: (len & LENGTH_MASK) | ((kind as u32) << LENGTH_BITS) | decoded,
         }
     }
 
     pub fn kind(&self) -> Kind {
-        self.kind
+        match (self.b >> LENGTH_BITS) & 7 {
+            0 => Kind::Object,
+            1 => Kind::Array,
+            2 => Kind::String,
+            3 => Kind::Number,
+            4 => Kind::True,
+            5 => Kind::False,
+            _ => Kind::Null,
+        }
+    }
+
+    fn len(&self) -> usize {
+        (self.b & LENGTH_MASK) as usize
+    }
+
+    fn is_decoded(&self) -> bool {
+        self.b & DECODED != 0
+    }
+
+    fn name_at(&self) -> usize {
+        (self.name & !DOTTED) as usize
     }
 
     pub fn is_dotted(&self) -> bool {
-        self.dotted
+        self.name & DOTTED != 0
     }
 
     pub fn is_container(&self) -> bool {
-        matches!(self.kind, Kind::Object | Kind::Array)
+        matches!(self.kind(), Kind::Object | Kind::Array)
     }
 }
 
@@ -115,9 +138,9 @@ pub(crate) fn name_hash(name: &[u8]) -> u32 {
 /// How much of the directories [`ParsedEvent::warm`] reads ahead.
 const WARM_BYTES: usize = 1024;
 
-/// Largest event text the 32-bit offsets can address. EventBridge's own
-/// limit is 256 KB.
-pub const MAX_EVENT_BYTES: usize = u32::MAX as usize;
+/// Largest event text the 28-bit lengths of the layout can describe
+/// (256 MiB). EventBridge's own limit is 256 KB.
+pub const MAX_EVENT_BYTES: usize = LENGTH_MASK as usize;
 
 impl<'a> ParsedEvent<'a> {
     /// Parses event text (the caller checks [`MAX_EVENT_BYTES`]).
@@ -151,16 +174,21 @@ impl<'a> ParsedEvent<'a> {
         entries.push(root);
         let mut next = 0;
         while let Some(&container) = entries.get(next) {
-            if matches!(container.kind, Kind::Object | Kind::Array) {
+            if container.is_container() {
                 let start = entries.len();
-                let (from, count) = (container.a as usize, container.b as usize);
-                for member in written.get(from..from + count).unwrap_or_default() {
+                let from = container.a as usize;
+                for member in written
+                    .get(from..from + container.len())
+                    .unwrap_or_default()
+                {
                     let mut member = *member;
-                    if container.kind == Kind::Object {
-                        let (at, len) = (member.name as usize, member.name_len as usize);
-                        member.name = names.len() as u32;
-                        names
-                            .extend_from_slice(written_names.get(at..at + len).unwrap_or_default());
+                    if container.kind() == Kind::Object {
+                        let at = member.name_at();
+                        let len = name_length(&written_names, at);
+                        member.name = (member.name & DOTTED) | names.len() as u32;
+                        names.extend_from_slice(
+                            written_names.get(at..at + 4 + len).unwrap_or_default(),
+                        );
                     }
                     entries.push(member);
                 }
@@ -205,12 +233,12 @@ impl<'a> ParsedEvent<'a> {
 
     /// Whether the event is a JSON object.
     pub fn is_object(&self) -> bool {
-        self.root().kind == Kind::Object
+        self.root().kind() == Kind::Object
     }
 
     /// The JSON type name of the whole event, for messages.
     pub fn kind_name(&self) -> &'static str {
-        match self.root().kind {
+        match self.root().kind() {
             Kind::Object => "object",
             Kind::Array => "array",
             Kind::String => "string",
@@ -232,23 +260,20 @@ impl<'a> ParsedEvent<'a> {
     /// The members (objects) or items (arrays) of a container entry; empty
     /// for scalars.
     pub(crate) fn directory(&self, container: &Entry) -> &[Entry] {
-        match container.kind {
-            Kind::Object | Kind::Array => {
-                let start = container.a as usize;
-                self.entries
-                    .get(start..start + container.b as usize)
-                    .unwrap_or_default()
-            }
-            _ => &[],
+        if !container.is_container() {
+            return &[];
         }
+        let start = container.a as usize;
+        self.entries
+            .get(start..start + container.len())
+            .unwrap_or_default()
     }
 
     /// A member's name.
     pub(crate) fn name(&self, member: &Entry) -> &[u8] {
-        let start = member.name as usize;
-        self.names
-            .get(start..start + member.name_len as usize)
-            .unwrap_or_default()
+        let at = member.name_at();
+        let len = name_length(&self.names, at);
+        self.names.get(at + 4..at + 4 + len).unwrap_or_default()
     }
 
     /// The leaf value of a scalar entry (`None` for containers).
@@ -265,12 +290,16 @@ impl<'a> ParsedEvent<'a> {
         value: impl FnOnce(&str) -> Option<f64>,
     ) -> Option<Scalar<'_>> {
         let text = || {
-            let (start, len) = (e.a as usize, e.b as usize);
-            let source = if e.decoded { &self.decoded } else { self.text };
+            let (start, len) = (e.a as usize, e.len());
+            let source = if e.is_decoded() {
+                &self.decoded
+            } else {
+                self.text
+            };
             // Cut at token boundaries, so always on char boundaries.
             source.get(start..start + len).unwrap_or_default()
         };
-        Some(match e.kind {
+        Some(match e.kind() {
             Kind::String => Scalar::String(Cow::Borrowed(text())),
             Kind::Number => {
                 let text = text();
@@ -285,6 +314,16 @@ impl<'a> ParsedEvent<'a> {
             Kind::Object | Kind::Array => return None,
         })
     }
+}
+
+/// The length of the name at `at` in a names buffer, where each name
+/// follows its length as four little-endian bytes.
+fn name_length(names: &[u8], at: usize) -> usize {
+    let mut len = [0u8; 4];
+    if let Some(prefix) = names.get(at..at + 4) {
+        len.copy_from_slice(prefix);
+    }
+    u32::from_le_bytes(len) as usize
 }
 
 /// Builds a [`ParsedEvent`] as the reader goes.
@@ -318,10 +357,15 @@ impl<'a> Directories<'a> {
         let count = self.pending.len().saturating_sub(start);
         for (name, mut entry) in self.pending.drain(start..) {
             if kind == Kind::Object {
-                entry.name = self.event.names.len() as u32;
-                entry.name_len = name.len() as u32;
+                let dotted = if name.as_bytes().contains(&b'.') {
+                    DOTTED
+                } else {
+                    0
+                };
+                entry.name = self.event.names.len() as u32 | dotted;
                 entry.hash = name_hash(name.as_bytes());
-                entry.dotted = name.as_bytes().contains(&b'.');
+                let len = name.len() as u32;
+                self.event.names.extend_from_slice(&len.to_le_bytes());
                 self.event.names.extend_from_slice(name.as_bytes());
             }
             self.event.entries.push(entry);
@@ -409,14 +453,15 @@ mod tests {
         let starts: Vec<u32> = event
             .entries
             .iter()
-            .filter(|e| matches!(e.kind, Kind::Object | Kind::Array))
+            .filter(|e| e.is_container())
             .map(|e| e.a)
             .collect();
         assert_eq!(starts, [1, 3, 4, 5, 6]);
-        let names: Vec<&[u8]> = event.entries[1..]
+        let names: Vec<&[u8]> = event
+            .entries
             .iter()
-            .filter(|e| e.name_len > 0)
-            .map(|e| event.name(e))
+            .filter(|e| e.kind() == Kind::Object)
+            .flat_map(|o| event.directory(o).iter().map(|m| event.name(m)))
             .collect();
         assert_eq!(names, [&b"a"[..], b"b", b"deep", b"x", b"y"]);
     }
