@@ -8,7 +8,7 @@
 //! members' entries side by side in one array shared by the whole event,
 //! outermost level first.
 //! - Walking an object reads its directory contiguously; a member no
-//!   pattern names costs one 24-byte entry, whatever its value holds.
+//!   pattern names costs one 16-byte entry, whatever its value holds.
 //! - The levels nearly every walk reads (the envelope, `detail`,
 //!   `detail.resource`) sit in the first few cache lines, which matching
 //!   reads ahead all at once.
@@ -145,7 +145,7 @@ pub const MAX_EVENT_BYTES: usize = LENGTH_MASK as usize;
 impl<'a> ParsedEvent<'a> {
     /// Parses event text (the caller checks [`MAX_EVENT_BYTES`]).
     pub(crate) fn parse(text: &'a str) -> Result<ParsedEvent<'a>, JsonError> {
-        let mut tape = Directories {
+        let mut directories = Directories {
             text,
             event: ParsedEvent {
                 text,
@@ -155,8 +155,8 @@ impl<'a> ParsedEvent<'a> {
             },
             pending: Vec::new(),
         };
-        let root = json::read(text, &mut tape)?;
-        let mut event = tape.event;
+        let root = json::read(text, &mut directories)?;
+        let mut event = directories.event;
         event.breadth_first(root);
         Ok(event)
     }
@@ -213,7 +213,7 @@ impl<'a> ParsedEvent<'a> {
     pub(crate) fn warm(&self) -> u32 {
         const ENTRY: usize = std::mem::size_of::<Entry>();
         let mut acc = 0u32;
-        // A stride shorter than a cache line lands in every line.
+        // One load per cache line.
         let entries = &self.entries[..self.entries.len().min(WARM_BYTES / ENTRY)];
         for e in entries.iter().step_by(64 / ENTRY) {
             acc ^= e.hash;

@@ -22,7 +22,7 @@
 //!   cannot be indexed (numeric ranges, CIDR, anything-but, non-ASCII
 //!   ignore-case) are scanned per path.
 //! - [`parse_event`] reads an event into a [`ParsedEvent`]: every object and
-//!   array is a directory of 24-byte entries in one shared array, and each
+//!   array is a directory of 16-byte entries in one shared array, and each
 //!   member name is hashed while parsing. The walk reads a directory
 //!   contiguously, turns unnamed members away with a bit test, and never
 //!   enters a subtree no pattern names (`event.rs` says why not a tree).
