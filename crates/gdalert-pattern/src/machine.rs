@@ -110,6 +110,16 @@ struct FieldIndex {
     wants_ip: bool,
 }
 
+/// `map.get(key)`, without hashing the key when the map is empty (most
+/// fields index only one kind of operand).
+fn get_if_any<'m, V>(map: &'m FxHashMap<Box<str>, V>, key: &str) -> Option<&'m V> {
+    if map.is_empty() {
+        None
+    } else {
+        map.get(key)
+    }
+}
+
 fn number_key(v: f64) -> u64 {
     // -0 and 0 are equal values.
     if v == 0.0 {
@@ -189,11 +199,7 @@ impl FieldIndex {
         self.any.iter().copied().for_each(&mut emit);
         match v {
             Scalar::String(s) => {
-                // An empty map still hashes the key on `get`.
-                if let Some(h) = (!self.strings.is_empty())
-                    .then(|| self.strings.get(s.as_ref()))
-                    .flatten()
-                {
+                if let Some(h) = get_if_any(&self.strings, s.as_ref()) {
                     h.iter().copied().for_each(&mut emit);
                 }
                 if self.wants_ip && !self.ips.is_empty() {
@@ -236,18 +242,17 @@ impl FieldIndex {
                 }
             }
             Scalar::Number(n) => {
-                if let Some(h) = (!self.number_text.is_empty())
-                    .then(|| self.number_text.get(n.text.as_ref()))
-                    .flatten()
-                {
+                if let Some(h) = get_if_any(&self.number_text, n.text.as_ref()) {
                     h.iter().copied().for_each(&mut emit);
                 }
-                if let Some(h) = (!self.number_value.is_empty())
-                    .then(|| n.comparable())
-                    .flatten()
-                    .and_then(|v| self.number_value.get(&number_key(v)))
-                {
-                    h.iter().copied().for_each(&mut emit);
+                // Exactness may cost a float formatting: only when asked.
+                if !self.number_value.is_empty() {
+                    if let Some(h) = n
+                        .comparable()
+                        .and_then(|v| self.number_value.get(&number_key(v)))
+                    {
+                        h.iter().copied().for_each(&mut emit);
+                    }
                 }
             }
             Scalar::Bool(true) => self.trues.iter().copied().for_each(&mut emit),
