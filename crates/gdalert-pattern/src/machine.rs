@@ -618,18 +618,11 @@ impl PatternSet {
 
         let hits = std::mem::take(&mut scratch.hits);
         let mut verdicts = std::mem::take(&mut scratch.verdicts);
-        if verdicts.len() < self.conditions as usize {
-            verdicts.resize(self.conditions as usize, (0, false, false));
-        }
-        scratch.generation = scratch.generation.wrapping_add(1);
-        if scratch.generation == 0 {
-            verdicts.iter_mut().for_each(|v| v.0 = 0);
-            scratch.generation = 1;
-        }
-        let mut judged = Verdicts {
-            all: &mut verdicts,
-            generation: scratch.generation,
-        };
+        let mut judged = Verdicts::begin(
+            &mut verdicts,
+            &mut scratch.generation,
+            self.conditions as usize,
+        );
         let view = Leaves {
             event,
             all: &leaves,
@@ -818,7 +811,28 @@ struct Verdicts<'a> {
     generation: u32,
 }
 
-impl Verdicts<'_> {
+impl<'a> Verdicts<'a> {
+    /// Starts a new event: verdicts stamped with an older generation are
+    /// stale, so nothing is cleared per event.
+    fn begin(
+        all: &'a mut Vec<(u32, bool, bool)>,
+        generation: &mut u32,
+        conditions: usize,
+    ) -> Verdicts<'a> {
+        if all.len() < conditions {
+            all.resize(conditions, (0, false, false));
+        }
+        *generation = generation.wrapping_add(1);
+        if *generation == 0 {
+            all.iter_mut().for_each(|v| v.0 = 0);
+            *generation = 1;
+        }
+        Verdicts {
+            all,
+            generation: *generation,
+        }
+    }
+
     fn get(&self, condition: u32) -> Option<(bool, bool)> {
         match self.all.get(condition as usize) {
             Some(&(g, any, free)) if g == self.generation => Some((any, free)),
@@ -902,4 +916,24 @@ fn consistent<'a>(
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_of_an_earlier_event_are_never_reused_even_when_the_generation_wraps() {
+        let mut all = Vec::new();
+        let mut generation = u32::MAX - 1;
+        let mut judged = Verdicts::begin(&mut all, &mut generation, 2);
+        judged.set(0, true, true);
+        assert_eq!(judged.get(0), Some((true, true)));
+        assert_eq!(judged.get(1), None);
+        // The next event's generation wraps past zero.
+        let judged = Verdicts::begin(&mut all, &mut generation, 2);
+        assert_eq!(judged.get(0), None);
+        let judged = Verdicts::begin(&mut all, &mut generation, 2);
+        assert_eq!(judged.get(0), None);
+    }
 }
