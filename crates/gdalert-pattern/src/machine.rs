@@ -930,9 +930,11 @@ mod tests {
         judged.set(0, true, true);
         assert_eq!(judged.get(0), Some((true, true)));
         assert_eq!(judged.get(1), None);
-        // The next event's generation wraps past zero.
+        // The next event's generation wraps past zero, the stamp unjudged
+        // slots start with.
         let judged = Verdicts::begin(&mut all, &mut generation, 2);
         assert_eq!(judged.get(0), None);
+        assert_eq!(judged.get(1), None);
         let judged = Verdicts::begin(&mut all, &mut generation, 2);
         assert_eq!(judged.get(0), None);
     }
