@@ -527,8 +527,6 @@ pub struct Scratch {
     /// whether some leaf satisfied it, and one outside every array did.
     verdicts: Vec<(u32, bool, bool)>,
     generation: u32,
-    /// Kept so the loads of [`ParsedEvent::warm`] are not optimised away.
-    warmth: u32,
 }
 
 impl PatternSet {
@@ -597,7 +595,8 @@ impl PatternSet {
         scratch.matched.clear();
         scratch.by_field.clear();
         let mut next_array = 0u32;
-        scratch.warmth = event.warm();
+        // Its loads matter, not its value.
+        std::hint::black_box(event.warm());
         self.collect(event, event.root(), 0, scratch, &mut next_array);
         let mut leaves = std::mem::take(&mut scratch.leaves);
         scratch
