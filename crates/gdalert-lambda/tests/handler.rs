@@ -18,6 +18,16 @@ struct Recording {
     sent: Mutex<Vec<(String, String)>>,
 }
 
+impl Recording {
+    fn failing(destination: &'static str, retryable: bool) -> Arc<Recording> {
+        Arc::new(Recording {
+            failing: destination,
+            retryable,
+            sent: Mutex::new(Vec::new()),
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl Sender for Recording {
     async fn send(&self, d: &Destination, alert: &Alert, _: &Payload) -> Result<String, SendError> {
@@ -80,11 +90,7 @@ fn event() -> Value {
 
 #[tokio::test]
 async fn a_failed_destination_fails_the_invocation_retryably_and_tells_the_fallback() {
-    let sender = Arc::new(Recording {
-        failing: "chat",
-        retryable: true,
-        sent: Mutex::new(Vec::new()),
-    });
+    let sender = Recording::failing("chat", true);
     let app = app(sender.clone());
     let err = app.handle(event()).await.unwrap_err();
     assert!(err.retryable, "{}", err.message);
@@ -105,11 +111,7 @@ async fn a_failed_destination_fails_the_invocation_retryably_and_tells_the_fallb
 
 #[tokio::test]
 async fn a_configuration_failure_is_not_retryable() {
-    let sender = Arc::new(Recording {
-        failing: "pager",
-        retryable: false,
-        sent: Mutex::new(Vec::new()),
-    });
+    let sender = Recording::failing("pager", false);
     let err = app(sender).handle(event()).await.unwrap_err();
     assert!(!err.retryable, "{}", err.message);
     let diagnostic: lambda_runtime::Diagnostic = err.into();
@@ -118,11 +120,7 @@ async fn a_configuration_failure_is_not_retryable() {
 
 #[tokio::test]
 async fn a_malformed_event_is_not_retryable_and_says_which_field() {
-    let sender = Arc::new(Recording {
-        failing: "",
-        retryable: false,
-        sent: Mutex::new(Vec::new()),
-    });
+    let sender = Recording::failing("", false);
     let mut bad = event();
     bad["detail"]["severity"] = serde_json::json!("very");
     let err = app(sender).handle(bad).await.unwrap_err();
