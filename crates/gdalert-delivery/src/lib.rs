@@ -31,5 +31,5 @@ pub use senders::{channel_of, DestinationClient, Senders};
 pub use slack::SlackClient;
 pub use smtp::SmtpClient;
 pub use teams::TeamsClient;
-pub use url_policy::UrlPolicy;
+pub use url_policy::{InvalidPolicyVar, UrlPolicy};
 pub use webhook::WebhookClient;

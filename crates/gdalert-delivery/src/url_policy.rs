@@ -19,12 +19,33 @@ pub struct UrlPolicy {
     pub allow_loopback_http: bool,
 }
 
+/// An environment variable of the URL policy with a value it cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} is invalid: {reason}")]
+pub struct InvalidPolicyVar {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong, and what to write instead.
+    pub reason: String,
+}
+
 impl UrlPolicy {
     /// The policy from `GDALERT_WEBHOOK_ALLOWED_HOSTS` (comma-separated hosts
-    /// or `*.suffix`) and `GDALERT_ALLOW_LOOPBACK_HTTP` (`true`/`1`), read
+    /// or `*.suffix`) and `GDALERT_ALLOW_LOOPBACK_HTTP` (`true`/`1` or
+    /// `false`/`0`; anything else is an error, not a silent `false`), read
     /// through `var` so the functions and the CLI read them alike.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> UrlPolicy {
-        UrlPolicy {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<UrlPolicy, InvalidPolicyVar> {
+        let allow_loopback_http = match var("GDALERT_ALLOW_LOOPBACK_HTTP").as_deref() {
+            None | Some("") | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                return Err(InvalidPolicyVar {
+                    name: "GDALERT_ALLOW_LOOPBACK_HTTP",
+                    reason: format!("{other:?}: use true or false"),
+                })
+            }
+        };
+        Ok(UrlPolicy {
             extra_hosts: var("GDALERT_WEBHOOK_ALLOWED_HOSTS")
                 .map(|v| {
                     v.split(',')
@@ -33,9 +54,8 @@ impl UrlPolicy {
                         .collect()
                 })
                 .unwrap_or_default(),
-            allow_loopback_http: var("GDALERT_ALLOW_LOOPBACK_HTTP")
-                .is_some_and(|v| v == "true" || v == "1"),
-        }
+            allow_loopback_http,
+        })
     }
 }
 
@@ -113,6 +133,33 @@ impl UrlPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn a_loopback_flag_that_is_not_a_boolean_is_an_error_not_false() {
+        let err =
+            UrlPolicy::from_vars(vars(&[("GDALERT_ALLOW_LOOPBACK_HTTP", "yes")])).unwrap_err();
+        assert_eq!(err.name, "GDALERT_ALLOW_LOOPBACK_HTTP");
+        let policy = UrlPolicy::from_vars(vars(&[
+            ("GDALERT_ALLOW_LOOPBACK_HTTP", "1"),
+            ("GDALERT_WEBHOOK_ALLOWED_HOSTS", "A.example, *.b.example,"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(policy.allow_loopback_http);
+        assert_eq!(policy.extra_hosts, ["a.example", "*.b.example"]);
+    }
 
     #[test]
     fn vendor_kinds_reach_only_their_vendor_over_https() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
-use gdalert_delivery::{CachedSecrets, HttpClient, UrlPolicy};
+use gdalert_delivery::{CachedSecrets, HttpClient};
 use gdalert_event::{Detail, GuardDutyEvent};
 use gdalert_pipeline::config::expand_variables;
 use gdalert_pipeline::{Config, Decided, Decision, Delivery, Outcome, Pipeline, Sender, Store};
@@ -121,15 +121,12 @@ impl App {
             AwsSecrets::new(aws.secrets_manager.clone(), aws.ssm.clone()),
             env.secret_ttl,
         ));
-        let policy = UrlPolicy {
-            extra_hosts: env.webhook_allowed_hosts.clone(),
-            allow_loopback_http: env.allow_loopback_http,
-        };
-        let http =
-            HttpClient::new(policy, secrets.clone()).map_err(|reason| InitError::Invalid {
+        let http = HttpClient::new(env.url_policy.clone(), secrets.clone()).map_err(|reason| {
+            InitError::Invalid {
                 name: "GDALERT_WEBHOOK_ALLOWED_HOSTS",
                 reason,
-            })?;
+            }
+        })?;
         let slack =
             gdalert_aws::slack_client(&http, Some(store.clone()), env.slack_api_base.as_deref());
         let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack)

@@ -28,10 +28,10 @@ pub struct FunctionEnv {
     /// `GDALERT_PATTERNS_DIR`: pattern files the routes file names (default:
     /// the routes file's directory, or the built-in patterns).
     pub patterns_dir: Option<PathBuf>,
-    /// `GDALERT_WEBHOOK_ALLOWED_HOSTS`: extra webhook hosts, comma-separated.
-    pub webhook_allowed_hosts: Vec<String>,
-    /// `GDALERT_ALLOW_LOOPBACK_HTTP`: accept `http://127.0.0.1` webhooks (tests only).
-    pub allow_loopback_http: bool,
+    /// `GDALERT_WEBHOOK_ALLOWED_HOSTS` (extra webhook hosts, comma-separated)
+    /// and `GDALERT_ALLOW_LOOPBACK_HTTP` (accept `http://127.0.0.1` webhooks;
+    /// tests only).
+    pub url_policy: gdalert_delivery::UrlPolicy,
     /// `GDALERT_SECRET_TTL`: how long a secret value is cached (default 5m).
     pub secret_ttl: Duration,
     /// `GDALERT_SLACK_API_BASE`: Slack Web API base URL (tests only).
@@ -62,16 +62,11 @@ impl FunctionEnv {
             })?,
             None => Duration::from_secs(300),
         };
-        let allow_loopback_http = match var("GDALERT_ALLOW_LOOPBACK_HTTP").as_deref() {
-            None | Some("") | Some("0") | Some("false") => false,
-            Some("1") | Some("true") => true,
-            Some(other) => {
-                return Err(InitError::Invalid {
-                    name: "GDALERT_ALLOW_LOOPBACK_HTTP",
-                    reason: format!("{other:?}: use true or false"),
-                })
-            }
-        };
+        let url_policy =
+            gdalert_delivery::UrlPolicy::from_vars(&var).map_err(|e| InitError::Invalid {
+                name: e.name,
+                reason: e.reason,
+            })?;
         Ok(FunctionEnv {
             state_table,
             routes_file: var("GDALERT_ROUTES_FILE")
@@ -80,8 +75,7 @@ impl FunctionEnv {
             patterns_dir: var("GDALERT_PATTERNS_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
-            webhook_allowed_hosts: gdalert_delivery::UrlPolicy::from_vars(&var).extra_hosts,
-            allow_loopback_http,
+            url_policy,
             secret_ttl,
             slack_api_base: var("GDALERT_SLACK_API_BASE").filter(|v| !v.is_empty()),
             metrics_namespace: var("GDALERT_METRICS_NAMESPACE")
@@ -140,9 +134,9 @@ mod tests {
         ]))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(e.secret_ttl, Duration::from_secs(300));
-        assert!(!e.allow_loopback_http);
+        assert!(!e.url_policy.allow_loopback_http);
         assert_eq!(
-            e.webhook_allowed_hosts,
+            e.url_policy.extra_hosts,
             vec!["chat.corp.example".to_string()]
         );
     }

@@ -59,7 +59,7 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
             Duration::from_secs(300),
         )),
     };
-    let policy = UrlPolicy::from_vars(|n| std::env::var(n).ok());
+    let policy = UrlPolicy::from_vars(|n| std::env::var(n).ok())?;
     let http = HttpClient::new(policy, secrets.clone()).map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalSender);
     let slack = gdalert_aws::slack_client(&http, None, None);
