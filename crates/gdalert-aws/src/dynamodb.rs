@@ -12,19 +12,40 @@
 //!
 //! Every write is conditional on the version read (or on absence), so
 //! claim/complete inherit DynamoDB's single-winner conditional writes.
+//! [`Store::get_many`] is one `BatchGetItem` (strongly consistent) and
+//! [`Store::put_all`] one `PutItem` or one `TransactWriteItems`, which is
+//! what keeps an event to a handful of requests (see `gdalert-pipeline`'s
+//! engine docs for the budget).
+//!
+//! A silent store must not hang the function: the client built by
+//! [`crate::AwsClients`] bounds every attempt and every operation
+//! ([`STORE_ATTEMPT_TIMEOUT`], [`STORE_OPERATION_TIMEOUT`]), so a DynamoDB
+//! endpoint that accepts connections and never answers fails the call within
+//! seconds and the pipeline fails open.
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use gdalert_pipeline::store::{Record, Store, StoreError, Versioned};
+use gdalert_pipeline::store::{Record, Store, StoreError, Versioned, Write};
 
 use crate::sdk_error::is_retryable;
 
 /// The GSI that lists due records.
 pub const DUE_INDEX: &str = "due-index";
+
+/// Longest one DynamoDB attempt may take (connect, send, answer).
+pub const STORE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest one DynamoDB operation may take, retries included.
+pub const STORE_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest `BatchGetItem` request DynamoDB accepts.
+const BATCH_GET_MAX: usize = 100;
 
 /// State in one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -117,6 +138,37 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The conditional put of one write, at `version`.
+    fn conditional_put(
+        &self,
+        w: &Write,
+        version: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Put, StoreError> {
+        let value = serde_json::to_string(&w.record.value).map_err(|e| StoreError::Corrupt {
+            key: w.key.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&w.key))
+            .item("value", s(&value))
+            .item("version", n(version as i64))
+            .item("expires_us", n(micros(w.record.expires_at)))
+            .item("ttl", n(w.record.expires_at.timestamp()))
+            .expression_attribute_values(":now", n(micros(now)));
+        if let Some(due) = w.record.due_at {
+            put = put.item("due", s("due")).item("due_us", n(micros(due)));
+        }
+        put = match w.expected {
+            None => put.condition_expression("attribute_not_exists(pk) OR expires_us <= :now"),
+            Some(v) => put
+                .condition_expression("version = :v AND expires_us > :now")
+                .expression_attribute_values(":v", n(v as i64)),
+        };
+        put.build().map_err(|e| unavailable("PutItem", e))
+    }
+
     fn versioned(
         key: &str,
         item: &HashMap<String, AttributeValue>,
@@ -169,41 +221,139 @@ impl Store for DynamoStore {
         record: Record,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let version = expected.map_or(1, |v| v + 1);
-        let value = serde_json::to_string(&record.value).map_err(|e| StoreError::Corrupt {
+        let write = Write {
             key: key.to_string(),
-            reason: e.to_string(),
-        })?;
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(key))
-            .item("value", s(&value))
-            .item("version", n(version as i64))
-            .item("expires_us", n(micros(record.expires_at)))
-            .item("ttl", n(record.expires_at.timestamp()))
-            .expression_attribute_values(":now", n(micros(now)));
-        if let Some(due) = record.due_at {
-            request = request.item("due", s("due")).item("due_us", n(micros(due)));
-        }
-        request = match expected {
-            None => request.condition_expression("attribute_not_exists(pk) OR expires_us <= :now"),
-            Some(v) => request
-                .condition_expression("version = :v AND expires_us > :now")
-                .expression_attribute_values(":v", n(v as i64)),
+            expected,
+            record,
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
+        Ok(self.put_all(&[write], now).await?.is_some())
+    }
+
+    async fn get_many(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
+        if keys.len() == 1 {
+            return Ok(vec![self.get(&keys[0], now).await?]);
+        }
+        let mut found: HashMap<String, Versioned> = HashMap::new();
+        let mut distinct: Vec<&String> = keys.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        for chunk in distinct.chunks(BATCH_GET_MAX) {
+            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            for key in chunk {
+                request = request.keys(HashMap::from([("pk".to_string(), s(key))]));
+            }
+            let mut pending = Some(HashMap::from([(
+                self.table.clone(),
+                request
+                    .build()
+                    .map_err(|e| unavailable("BatchGetItem", e))?,
+            )]));
+            // DynamoDB may leave keys unprocessed under load: ask again for those.
+            while let Some(items) = pending.take().filter(|p| !p.is_empty()) {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        unavailable(
+                            "BatchGetItem",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                        )
+                    })?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
+                        continue;
+                    };
+                    let versioned = Self::versioned(key, item)?;
+                    if versioned.record.expires_at > now {
+                        found.insert(key.clone(), versioned);
+                    }
+                }
+                pending = out.unprocessed_keys().cloned();
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    async fn put_all(
+        &self,
+        writes: &[Write],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let versions: Vec<u64> = writes
+            .iter()
+            .map(|w| w.expected.map_or(1, |v| v + 1))
+            .collect();
+        if writes.is_empty() {
+            return Ok(Some(versions));
+        }
+        let mut puts = Vec::with_capacity(writes.len());
+        for (w, version) in writes.iter().zip(&versions) {
+            puts.push(self.conditional_put(w, *version, now)?);
+        }
+        if puts.len() == 1 {
+            let put = puts.remove(0);
+            let result = self
+                .client
+                .put_item()
+                .table_name(put.table_name())
+                .set_item(Some(put.item().clone()))
+                .set_condition_expression(put.condition_expression().map(str::to_string))
+                .set_expression_attribute_values(put.expression_attribute_values().cloned())
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Some(versions)),
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => {
+                    let retry = if is_retryable(&e) { " (transient)" } else { "" };
+                    Err(unavailable(
+                        "PutItem",
+                        format!("{}{retry}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
+                    ))
+                }
+            };
+        }
+        let items = puts
+            .into_iter()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .collect();
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(versions)),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(c)
+                        if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => {
                 let retry = if is_retryable(&e) { " (transient)" } else { "" };
                 Err(unavailable(
-                    "PutItem",
+                    "TransactWriteItems",
                     format!("{}{retry}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
                 ))
             }

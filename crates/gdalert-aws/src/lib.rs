@@ -78,7 +78,8 @@ impl AwsClients {
     /// Loads the standard SDK configuration (environment, profile, Lambda
     /// role). Destination clients make one attempt per call: the delivery
     /// path retries, within each destination's deadline. State and secrets
-    /// keep the SDK's standard retries.
+    /// keep the SDK's standard retries; state calls are also bounded in time
+    /// (see [`dynamodb::STORE_OPERATION_TIMEOUT`]) so a silent store fails open.
     pub async fn load() -> AwsClients {
         let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
         AwsClients::from_config(&shared)
@@ -100,7 +101,17 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::from_conf(single),
             sesv2: aws_sdk_sesv2::Client::from_conf(ses),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eb),
-            dynamodb: aws_sdk_dynamodb::Client::new(shared),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(shared)
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .connect_timeout(dynamodb::STORE_ATTEMPT_TIMEOUT)
+                            .operation_attempt_timeout(dynamodb::STORE_ATTEMPT_TIMEOUT)
+                            .operation_timeout(dynamodb::STORE_OPERATION_TIMEOUT)
+                            .build(),
+                    )
+                    .build(),
+            ),
             secrets_manager: aws_sdk_secretsmanager::Client::new(shared),
             ssm: aws_sdk_ssm::Client::new(shared),
         }

@@ -14,8 +14,9 @@ use gdalert_delivery::{CachedSecrets, RetryPolicy, SecretSource, Senders};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::config::SecretRef;
 use gdalert_pipeline::store::contract;
-use gdalert_pipeline::{Config, Delivery, Pipeline, Store};
+use gdalert_pipeline::{Config, Pipeline, RunOptions, Store};
 use gdalert_testkit::aws::{queue, receive, topic_with_queue};
+use gdalert_testkit::{deliveries, Delivery};
 use gdalert_testkit::{moto_url, sdk_config, unique};
 use serde_json::Value;
 
@@ -51,10 +52,17 @@ async fn deliver(aws: &AwsClients, store: &dyn Store, destination: &str) -> Vec<
     let event = GuardDutyEvent::from_json(&event_text).unwrap();
     let node = gdalert_pattern::parse_event(&event_text).unwrap();
     let now = Utc::now();
-    let outcome = pipeline.process(store, &event, &node, now).await;
-    pipeline
-        .deliver(store, &outcome, &senders(aws), "moto-test", now)
-        .await
+    let report = pipeline
+        .run_event(
+            store,
+            &senders(aws),
+            &event,
+            &node,
+            now,
+            &RunOptions::deliver("moto-test"),
+        )
+        .await;
+    deliveries(&report)
 }
 
 async fn table(aws: &AwsClients) -> DynamoStore {

@@ -16,7 +16,8 @@ use gdalert_delivery::{
     UrlPolicy, WebhookClient,
 };
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::{Config, Delivery, MemoryStore, Pipeline};
+use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
+use gdalert_testkit::{deliveries, Delivery};
 use gdalert_testkit::{refused_base, Receiver, Reply};
 
 const KINDS: [&str; 4] = ["slack", "teams", "pagerduty", "webhook"];
@@ -98,11 +99,18 @@ impl Run {
         let event = GuardDutyEvent::from_json(&text).unwrap();
         let node = gdalert_pattern::parse_event(&text).unwrap();
         let now = Utc::now();
-        let outcome = self.pipeline.process(&self.store, &event, &node, now).await;
-        let mut deliveries = self
+        let report = self
             .pipeline
-            .deliver(&self.store, &outcome, &self.senders, "test", now)
+            .run_event(
+                &self.store,
+                &self.senders,
+                &event,
+                &node,
+                now,
+                &RunOptions::deliver("test"),
+            )
             .await;
+        let mut deliveries = deliveries(&report);
         assert_eq!(deliveries.len(), 1);
         deliveries.remove(0)
     }

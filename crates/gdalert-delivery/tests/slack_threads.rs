@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use gdalert_delivery::{HttpClient, RetryPolicy, Senders, SlackClient, StaticSecrets, UrlPolicy};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::{Config, Delivery, MemoryStore, Pipeline, Store};
-use gdalert_testkit::{fixture, Receiver, Reply};
+use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions, Store};
+use gdalert_testkit::{deliveries, fixture, Delivery, Receiver, Reply};
 use serde_json::Value;
 
 const ROUTES: &str = r#"
@@ -62,15 +62,18 @@ impl Run {
         let parsed = GuardDutyEvent::from_json(&text).unwrap();
         let node = gdalert_pattern::parse_event(&text).unwrap();
         let now = Utc::now();
-        let outcome = self
+        let report = self
             .pipeline
-            .process(self.store.as_ref(), &parsed, &node, now)
+            .run_event(
+                self.store.as_ref(),
+                &self.senders,
+                &parsed,
+                &node,
+                now,
+                &RunOptions::deliver("t"),
+            )
             .await;
-        let mut d = self
-            .pipeline
-            .deliver(self.store.as_ref(), &outcome, &self.senders, "t", now)
-            .await;
-        d.remove(0)
+        deliveries(&report).remove(0)
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use gdalert_delivery::{RetryPolicy, Senders, SmtpClient, StaticSecrets};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::{Config, Delivery, MemoryStore, Pipeline};
+use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
+use gdalert_testkit::{deliveries, Delivery};
 
 fn sink() -> (String, std::path::PathBuf) {
     gdalert_testkit::smtp_sink()
@@ -55,11 +56,17 @@ destinations = ["mail"]
     let event = GuardDutyEvent::from_json(text).unwrap();
     let node = gdalert_pattern::parse_event(text).unwrap();
     let now = Utc::now();
-    let outcome = pipeline.process(&store, &event, &node, now).await;
-    let mut d = pipeline
-        .deliver(&store, &outcome, &senders, "smtp-test", now)
+    let report = pipeline
+        .run_event(
+            &store,
+            &senders,
+            &event,
+            &node,
+            now,
+            &RunOptions::deliver("smtp-test"),
+        )
         .await;
-    d.remove(0)
+    deliveries(&report).remove(0)
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
 use gdalert_delivery::{CachedSecrets, HttpClient};
 use gdalert_event::{Detail, GuardDutyEvent};
 use gdalert_pipeline::config::expand_variables;
-use gdalert_pipeline::{Config, Decided, Decision, Delivery, Outcome, Pipeline, Sender, Store};
+use gdalert_pipeline::{Config, Pipeline, Report, RunOptions, Sender, Status, Store};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
@@ -56,7 +56,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub sender: Arc<dyn Sender>,
     pub env: FunctionEnv,
-    owner: String,
+    options: RunOptions,
 }
 
 impl std::fmt::Debug for App {
@@ -153,7 +153,7 @@ impl App {
             pipeline,
             store,
             sender,
-            owner: format!("{}-{}", env.function_name, std::process::id()),
+            options: RunOptions::deliver(format!("{}-{}", env.function_name, std::process::id())),
             env,
         }
     }
@@ -207,23 +207,30 @@ impl App {
             dedupe_key = tracing::field::Empty
         );
         async {
-            let outcome = self
+            if matches!(event.detail, Detail::Other) {
+                tracing::warn!("event is neither a finding nor a coverage change");
+            }
+            let report = self
                 .pipeline
-                .process(self.store.as_ref(), &event, &node, now)
+                .run_event(
+                    self.store.as_ref(),
+                    self.sender.as_ref(),
+                    &event,
+                    &node,
+                    now,
+                    &self.options,
+                )
                 .await;
-            tracing::Span::current().record("dedupe_key", outcome.alert.dedupe_key.as_str());
+            tracing::Span::current().record("dedupe_key", report.alert.dedupe_key.as_str());
             if let Some(updated) = event.finding().and_then(|f| f.updated_at) {
                 if let Ok(latency) = (now - updated.0).to_std() {
                     metrics.millis("EndToEndLatency", latency.as_millis() as f64);
                 }
             }
-            if !outcome.deliveries.is_empty() {
+            if !report.deliveries.is_empty() {
                 metrics.add("EventsMatched", None, 1.0);
             }
-            if matches!(event.detail, Detail::Other) {
-                tracing::warn!("event is neither a finding nor a coverage change");
-            }
-            self.deliver(&outcome, now, metrics).await
+            self.account(&report, metrics)
         }
         .instrument(span)
         .await
@@ -234,18 +241,27 @@ impl App {
         now: DateTime<Utc>,
         metrics: &mut Metrics,
     ) -> Result<Value, HandlerError> {
-        let outcomes = self
+        let reports = self
             .pipeline
-            .digest(self.store.as_ref(), now)
+            .run_digest(
+                self.store.as_ref(),
+                self.sender.as_ref(),
+                now,
+                &self.options,
+            )
             .await
-            .map_err(|e| HandlerError {
-                retryable: true,
-                message: format!("digest could not read state: {e}"),
+            .map_err(|e| {
+                metrics.add("StoreUnavailable", None, 1.0);
+                tracing::error!(error = %e, "digest could not read state");
+                HandlerError {
+                    retryable: e.retryable(),
+                    message: format!("digest could not read state: {e}"),
+                }
             })?;
         let mut results = Vec::new();
         let mut failure = None;
-        for outcome in &outcomes {
-            match self.deliver(outcome, now, metrics).await {
+        for report in &reports {
+            match self.account(report, metrics) {
                 Ok(v) => results.push(v),
                 Err(e) => failure = Some(e),
             }
@@ -256,138 +272,55 @@ impl App {
         }
     }
 
-    /// Delivers, counts, sends a "delivery failed" notice to the fallback
-    /// destination, and turns failures into a classified error.
-    async fn deliver(
-        &self,
-        outcome: &Outcome,
-        now: DateTime<Utc>,
-        metrics: &mut Metrics,
-    ) -> Result<Value, HandlerError> {
-        let deliveries = self
-            .pipeline
-            .deliver(
-                self.store.as_ref(),
-                outcome,
-                self.sender.as_ref(),
-                &self.owner,
-                now,
-            )
-            .await;
-        let mut failures = Vec::new();
-        let mut report = Vec::new();
-        for (decided, delivery) in outcome.deliveries.iter().zip(&deliveries) {
-            let kind = self
-                .pipeline
-                .config
-                .destinations
-                .get(&decided.destination)
-                .map_or("unknown", |d| d.kind.as_str());
-            let status = match delivery {
-                Delivery::Delivered { .. } => {
-                    metrics.add("Sent", Some(("DestinationKind", kind)), 1.0);
-                    "sent"
+    /// Counts and logs what a run did, and turns failures into a classified
+    /// error. Decides nothing: the report says it all.
+    fn account(&self, report: &Report, metrics: &mut Metrics) -> Result<Value, HandlerError> {
+        if let Some(e) = &report.store_error {
+            metrics.add("StoreUnavailable", None, 1.0);
+            tracing::error!(error = %e, "state store unavailable: delivered without dedupe, grouping or storm guard");
+        }
+        let mut rows = Vec::new();
+        for d in &report.deliveries {
+            let kind = d.kind.map_or("unknown", |k| k.as_str());
+            match d.status {
+                Status::Sent => metrics.add("Sent", Some(("DestinationKind", kind)), 1.0),
+                Status::AlreadyDelivered => {
+                    metrics.add("Suppressed", Some(("Reason", "already_delivered")), 1.0)
                 }
-                Delivery::AlreadyDelivered { .. } => {
-                    metrics.add("Suppressed", Some(("Reason", "already_delivered")), 1.0);
-                    "already_delivered"
-                }
-                Delivery::Failed(e) => {
+                Status::Failed => {
                     metrics.add("Failed", Some(("DestinationKind", kind)), 1.0);
-                    tracing::error!(destination = %decided.destination, retryable = e.retryable, error = %e.message, "delivery failed");
-                    failures.push((decided, e.clone()));
-                    "failed"
+                    let retryable = d.error.as_ref().is_some_and(|e| e.retryable);
+                    tracing::error!(destination = %d.destination, retryable, error = %d.reason, "delivery failed");
                 }
-                Delivery::NotSent => {
-                    let reason = format!(
-                        "{}/{}",
-                        decided.decision.as_str(),
-                        outcome.alert.lifecycle.as_str()
-                    );
+                Status::DryRun => {}
+                other => {
+                    let reason = format!("{}/{}", other.as_str(), report.alert.lifecycle.as_str());
                     metrics.add("Suppressed", Some(("Reason", &reason)), 1.0);
-                    decided.decision.as_str()
                 }
-            };
-            report.push(json!({
-                "route": decided.route,
-                "destination": decided.destination,
-                "decision": status,
-                "reason": decided.reason,
+            }
+            rows.push(json!({
+                "route": d.route,
+                "destination": d.destination,
+                "decision": d.status.as_str(),
+                "reason": d.reason,
             }));
         }
-        if failures.is_empty() {
+        let failed = report.failures().count();
+        if failed == 0 {
             return Ok(json!({
-                "event_id": outcome.alert.event_id,
-                "dedupe_key": outcome.alert.dedupe_key,
-                "lifecycle": outcome.alert.lifecycle.as_str(),
-                "deliveries": report,
+                "event_id": report.alert.event_id,
+                "dedupe_key": report.alert.dedupe_key,
+                "lifecycle": report.alert.lifecycle.as_str(),
+                "deliveries": rows,
             }));
         }
-        self.notify_fallback(outcome, &failures, now).await;
-        let retryable = failures.iter().any(|(_, e)| e.retryable);
-        let message = failures
-            .iter()
-            .map(|(d, e)| format!("{}: {}", d.destination, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
         Err(HandlerError {
-            retryable,
+            retryable: report.retryable(),
             message: format!(
-                "{} of {} deliveries failed (already delivered ones will not repeat on retry): {message}",
-                failures.len(),
-                deliveries.len()
+                "{failed} of {} deliveries failed (already delivered ones will not repeat on retry): {}",
+                report.deliveries.len(),
+                report.failure_summary()
             ),
         })
-    }
-
-    async fn notify_fallback(
-        &self,
-        outcome: &Outcome,
-        failures: &[(&Decided, gdalert_pipeline::SendError)],
-        now: DateTime<Utc>,
-    ) {
-        let Some(fallback) = self.pipeline.config.settings.fallback_destination.clone() else {
-            return;
-        };
-        let mut notice = outcome.alert.clone();
-        let names: Vec<&str> = failures
-            .iter()
-            .map(|(d, _)| d.destination.as_str())
-            .filter(|d| *d != fallback)
-            .collect();
-        if names.is_empty() {
-            return;
-        }
-        notice.title = format!(
-            "Delivery failed to {}: {}",
-            names.join(", "),
-            outcome.alert.title
-        );
-        notice.meaning = "gdalert could not deliver this alert; the event is kept for retry and the dead-letter queue.".into();
-        let fallback_outcome = Outcome {
-            alert: notice,
-            deliveries: vec![Decided {
-                route: "delivery-failed".into(),
-                destination: fallback.clone(),
-                decision: Decision::Sent,
-                reason: "a destination failed".into(),
-                key: format!(
-                    "delivery-failed/{}/{}",
-                    outcome.alert.event_id,
-                    names.join(",")
-                ),
-            }],
-            replayed: false,
-        };
-        let _ = self
-            .pipeline
-            .deliver(
-                self.store.as_ref(),
-                &fallback_outcome,
-                self.sender.as_ref(),
-                &self.owner,
-                now,
-            )
-            .await;
     }
 }

@@ -13,57 +13,7 @@ use serde_json::Value;
 
 use crate::catalogue;
 use crate::lifecycle::Lifecycle;
-
-/// GuardDuty's severity bands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Band {
-    /// No severity given (coverage events, unparseable severities).
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Band {
-    /// Low 1.0–3.9, Medium 4.0–6.9, High 7.0–8.9, Critical 9.0–10.0.
-    pub fn of(severity: f64) -> Band {
-        if !severity.is_finite() || severity < 1.0 {
-            Band::Informational
-        } else if severity < 4.0 {
-            Band::Low
-        } else if severity < 7.0 {
-            Band::Medium
-        } else if severity < 9.0 {
-            Band::High
-        } else {
-            Band::Critical
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Band::Informational => "Informational",
-            Band::Low => "Low",
-            Band::Medium => "Medium",
-            Band::High => "High",
-            Band::Critical => "Critical",
-        }
-    }
-
-    /// Parses a band name, case-insensitively (for config files).
-    pub fn parse(text: &str) -> Option<Band> {
-        [
-            Band::Informational,
-            Band::Low,
-            Band::Medium,
-            Band::High,
-            Band::Critical,
-        ]
-        .into_iter()
-        .find(|band| band.as_str().eq_ignore_ascii_case(text))
-    }
-}
+pub use crate::severity::Band;
 
 /// What the alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +108,56 @@ pub struct Alert {
     /// For a digest: titles of the alerts held back (at most 20).
     #[serde(default)]
     pub held_titles: Vec<String>,
+}
+
+impl Alert {
+    /// An alert of gdalert's own (a digest, a notice), with nothing from an event.
+    pub fn summary(id: &str, title: String, meaning: String) -> Alert {
+        Alert {
+            kind: AlertKind::Other,
+            lifecycle: Lifecycle::Other,
+            event_id: id.to_string(),
+            finding_id: None,
+            dedupe_key: id.to_string(),
+            title,
+            finding_type: None,
+            severity: None,
+            band: Band::Informational,
+            account_id: String::new(),
+            account_name: None,
+            region: String::new(),
+            partition: "aws".into(),
+            tactic: None,
+            meaning,
+            triage: Vec::new(),
+            description: None,
+            resource: ResourceSummary::default(),
+            links: Vec::new(),
+            count: None,
+            first_seen: None,
+            last_seen: None,
+            updated_at: None,
+            sample: false,
+            archived: false,
+            coverage_issues: Vec::new(),
+            outage_secs: None,
+            suppressed_since_last: 0,
+            dedupe_unavailable: false,
+            held_titles: Vec::new(),
+        }
+    }
+
+    /// Turns the alert into the notice that GuardDuty archived its finding:
+    /// the title says so and the triage steps go (nobody needs to act). A
+    /// PagerDuty destination resolves the incident for it.
+    pub fn mark_archived(&mut self) {
+        self.lifecycle = Lifecycle::Archived;
+        if !self.title.starts_with("Archived: ") {
+            self.title = format!("Archived: {}", self.title);
+        }
+        self.meaning = "GuardDuty archived this finding (by hand or by a suppression rule); no action is needed unless that was a mistake.".into();
+        self.triage.clear();
+    }
 }
 
 /// Settings enrichment needs from the configuration.

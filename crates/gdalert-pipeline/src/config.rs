@@ -330,10 +330,12 @@ pub struct Config {
     pub accounts: BTreeMap<String, String>,
     pub destinations: BTreeMap<String, Destination>,
     pub routes: Vec<Route>,
-    /// One pattern per non-fallback route, named by route index.
-    pub(crate) patterns: PatternSet,
+    /// The routes' patterns, one per route with a `match`.
+    patterns: PatternSet,
+    /// The route (index into `routes`) of each pattern id.
+    route_of_pattern: Vec<usize>,
     /// Routes without `match`: they take every event.
-    pub(crate) match_all: Vec<usize>,
+    match_all: Vec<usize>,
 }
 
 impl Config {
@@ -356,6 +358,33 @@ impl Config {
         EnrichOptions {
             account_names: self.accounts.clone(),
         }
+    }
+
+    /// The routes an event takes, in file order: each matching route, up to
+    /// the first one without `continue`; the fallback route when none match.
+    pub fn routes_for(&self, node: &gdalert_pattern::ParsedEvent<'_>) -> Vec<&Route> {
+        let mut matched: Vec<usize> = self
+            .patterns
+            .matches(node)
+            .into_iter()
+            .filter_map(|id| self.route_of_pattern.get(id).copied())
+            .chain(self.match_all.iter().copied())
+            .collect();
+        matched.sort_unstable();
+        let mut routes = Vec::new();
+        for index in matched {
+            let Some(route) = self.routes.get(index) else {
+                continue;
+            };
+            routes.push(route);
+            if !route.continue_ {
+                break;
+            }
+        }
+        if routes.is_empty() {
+            routes.extend(self.routes.iter().filter(|r| r.fallback));
+        }
+        routes
     }
 
     pub fn route(&self, name: &str) -> Option<&Route> {
@@ -481,6 +510,7 @@ impl Loader<'_> {
         let mut shadowed_by: Option<String> = None;
         let mut fallback_seen = false;
         let mut match_all = Vec::new();
+        let mut route_of_pattern = Vec::new();
         for (index, spanned) in raw.routes.iter().enumerate() {
             let r = spanned.get_ref();
             let name = r.name.get_ref().clone();
@@ -552,7 +582,13 @@ impl Loader<'_> {
                         match_all.push(index);
                         true
                     }
-                    Some(m) => self.pattern(m, patterns, index, &mut builder),
+                    Some(m) => self.pattern(m, patterns, &name, &mut builder).is_some_and(
+                        |(id, catch_all)| {
+                            debug_assert_eq!(id, route_of_pattern.len());
+                            route_of_pattern.push(index);
+                            catch_all
+                        },
+                    ),
                 };
                 if catch_all && !r.continue_ && shadowed_by.is_none() {
                     shadowed_by = Some(name.clone());
@@ -584,18 +620,20 @@ impl Loader<'_> {
             destinations,
             routes,
             patterns: builder.build(),
+            route_of_pattern,
             match_all,
         })
     }
 
-    /// Compiles a route's `match`; returns whether it matches every event.
+    /// Compiles a route's `match` into `builder`; returns its pattern id and
+    /// whether it matches every event (`None` after a problem).
     fn pattern(
         &mut self,
         m: &Spanned<RawMatch>,
         patterns: &BTreeMap<String, String>,
-        index: usize,
+        route: &str,
         builder: &mut PatternSetBuilder,
-    ) -> bool {
+    ) -> Option<(gdalert_pattern::PatternId, bool)> {
         let start = m.span().start;
         let (label, text) = match m.get_ref() {
             RawMatch::Table(table) => {
@@ -603,7 +641,7 @@ impl Loader<'_> {
                     Ok(json) => json,
                     Err(e) => {
                         self.problem(start, format!("`match` cannot be turned into JSON: {e}"));
-                        return false;
+                        return None;
                     }
                 };
                 ("inline pattern".to_string(), json)
@@ -622,15 +660,14 @@ impl Loader<'_> {
                             known.join(", ")
                         ),
                     );
-                    return false;
+                    return None;
                 }
             },
         };
         match gdalert_pattern::compile(&text) {
             Ok(rule) => {
                 let catch_all = is_catch_all(&text);
-                builder.add(index.to_string(), rule);
-                catch_all
+                Some((builder.add(route, rule), catch_all))
             }
             Err(e) => {
                 let at = if e.pointer.is_empty() {
@@ -639,7 +676,7 @@ impl Loader<'_> {
                     e.pointer.clone()
                 };
                 self.problem(start, format!("{label}: at {at}: {e}"));
-                false
+                None
             }
         }
     }

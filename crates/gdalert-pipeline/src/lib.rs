@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Pure: no AWS SDK, no HTTP. State lives behind [`store::Store`]; delivery
-//! behind [`engine::Sender`]. The Lambda functions and `gdalert replay` run
-//! exactly this code with different stores and senders.
+//! behind [`engine::Sender`]. The Lambda functions, `gdalert replay`,
+//! `redrive` and `test` run exactly this code ([`Pipeline::run_event`],
+//! [`Pipeline::run_digest`]) with different stores and senders.
 
 pub mod alert;
 pub mod catalogue;
@@ -17,11 +18,14 @@ pub mod engine;
 pub mod lifecycle;
 pub mod render;
 pub mod samples;
+pub mod severity;
 pub mod store;
 
 pub use alert::{Alert, AlertKind, Band};
 pub use config::{Config, ConfigError, Destination, DestinationKind};
-pub use engine::{Decided, Decision, Delivery, Outcome, Pipeline, SendError, Sender};
+pub use engine::{
+    Decided, Decision, DeliveryReport, Pipeline, Report, RunOptions, SendError, Sender, Status,
+};
 pub use lifecycle::Lifecycle;
 pub use render::{render, Payload};
 pub use store::{MemoryStore, Store, StoreError};

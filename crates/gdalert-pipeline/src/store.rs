@@ -47,6 +47,14 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+impl StoreError {
+    /// Whether trying again later may help (the store was down, slow or
+    /// throttling), as opposed to a record that cannot be read.
+    pub fn retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
 /// Outcome of [`Store::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -58,7 +66,22 @@ pub enum Claim {
     Busy { until: DateTime<Utc> },
 }
 
+/// One conditional write of [`Store::put_all`]: `record` under `key` if the
+/// current version is `expected` (`None`: absent or expired).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub key: String,
+    pub expected: Option<u64>,
+    pub record: Record,
+}
+
 /// Versioned records with a conditional write.
+///
+/// Cost model (what the pipeline's call budget is built on): every method is
+/// one request to the store, `get_many` and `put_all` included (DynamoDB's
+/// `BatchGetItem` and `TransactWriteItems`). The provided `claim`, `complete`
+/// and `release` read before they write; the pipeline itself uses them only
+/// off the hot path.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// The record under `key`, unless absent or expired at `now`.
@@ -73,6 +96,29 @@ pub trait Store: Send + Sync {
         record: Record,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// The records under `keys`, in order (`None` where absent or expired).
+    /// One request; keys may repeat.
+    async fn get_many(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<Versioned>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key, now).await?);
+        }
+        Ok(out)
+    }
+
+    /// All of `writes` or none: each is applied only if every condition holds
+    /// at once. Returns the version each record now has, or `None` (nothing
+    /// written) if any condition failed. Keys must be distinct.
+    async fn put_all(
+        &self,
+        writes: &[Write],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u64>>, StoreError>;
 
     /// Up to `limit` unexpired records with `due_at <= now`, oldest due first.
     async fn due(
@@ -237,6 +283,38 @@ impl Store for MemoryStore {
             records.insert(key.to_string(), Versioned { record, version });
         }
         Ok(ok)
+    }
+
+    async fn put_all(
+        &self,
+        writes: &[Write],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let mut records = self.lock()?;
+        let holds = writes.iter().all(|w| {
+            let live = records.get(&w.key).filter(|v| v.record.expires_at > now);
+            match (w.expected, live) {
+                (None, None) => true,
+                (Some(e), Some(v)) => v.version == e,
+                _ => false,
+            }
+        });
+        if !holds {
+            return Ok(None);
+        }
+        let mut versions = Vec::with_capacity(writes.len());
+        for w in writes {
+            let version = records.get(&w.key).map_or(1, |v| v.version + 1);
+            records.insert(
+                w.key.clone(),
+                Versioned {
+                    record: w.record.clone(),
+                    version,
+                },
+            );
+            versions.push(version);
+        }
+        Ok(Some(versions))
     }
 
     async fn due(
@@ -429,6 +507,63 @@ pub mod contract {
             Claim::Won,
             "released keys can be claimed at once"
         );
+
+        // get_many / put_all: one read of many keys; writes all or nothing.
+        let w = |key: &str, expected: Option<u64>, v: i64| Write {
+            key: key.to_string(),
+            expected,
+            record: rec(serde_json::json!(v), 1000, None),
+        };
+        let versions = store
+            .put_all(&[w("t1", None, 1), w("t2", None, 2)], at(0))
+            .await
+            .unwrap()
+            .expect("two absent keys are written together");
+        let keys = ["t1".to_string(), "t2".to_string(), "t3".to_string()];
+        let got = store.get_many(&keys, at(0)).await.unwrap();
+        assert_eq!(got.len(), 3, "get_many answers every key, in order");
+        assert_eq!(got[0].as_ref().map(|v| v.version), Some(versions[0]));
+        assert_eq!(got[1].as_ref().map(|v| v.version), Some(versions[1]));
+        assert!(got[2].is_none(), "an absent key reads as None");
+        assert!(
+            store
+                .put_all(&[w("t1", Some(versions[0]), 10), w("t2", None, 20)], at(0))
+                .await
+                .unwrap()
+                .is_none(),
+            "one failed condition writes nothing"
+        );
+        let t1 = r_key(store, "t1").await;
+        assert_eq!(
+            t1.record.value,
+            serde_json::json!(1),
+            "put_all is all or nothing"
+        );
+        let next = store
+            .put_all(
+                &[
+                    w("t1", Some(versions[0]), 10),
+                    w("t2", Some(versions[1]), 20),
+                ],
+                at(0),
+            )
+            .await
+            .unwrap()
+            .expect("current versions win");
+        assert_eq!(
+            r_key(store, "t2").await.version,
+            next[1],
+            "put_all returns the versions written"
+        );
+        assert_ne!(next[0], versions[0], "a write changes the version");
+    }
+
+    async fn r_key(store: &dyn Store, key: &str) -> Versioned {
+        store
+            .get(key, at(0))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key} is readable"))
     }
 
     /// Many claimers race for the same key at once: exactly one wins.

@@ -10,10 +10,9 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::engine::Delivery;
 use gdalert_pipeline::{
-    Alert, Config, Decision, Destination, Lifecycle, MemoryStore, Outcome, Payload, Pipeline,
-    SendError, Sender,
+    Alert, Config, Decision, Destination, Lifecycle, MemoryStore, Payload, Pipeline, Report,
+    RunOptions, SendError, Sender, Status,
 };
 use serde_json::{json, Value};
 
@@ -110,24 +109,32 @@ impl Run {
         }
     }
 
-    fn event(&self, event: &Value, now: DateTime<Utc>) -> (Outcome, Vec<Delivery>) {
+    fn event(&self, event: &Value, now: DateTime<Utc>) -> (Report, Vec<Status>) {
         let text = event.to_string();
         let parsed = GuardDutyEvent::from_json(&text).unwrap();
         let node = gdalert_pattern::parse_event(&text).unwrap();
-        let outcome = block_on(self.pipeline.process(&self.store, &parsed, &node, now));
-        let deliveries =
-            block_on(
-                self.pipeline
-                    .deliver(&self.store, &outcome, &self.sender, "test", now),
-            );
-        (outcome, deliveries)
+        let report = block_on(self.pipeline.run_event(
+            &self.store,
+            &self.sender,
+            &parsed,
+            &node,
+            now,
+            &RunOptions::deliver("test"),
+        ));
+        let statuses = report.deliveries.iter().map(|d| d.status).collect();
+        (report, statuses)
     }
 
     fn digest(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outcome>, gdalert_pipeline::store::StoreError> {
-        block_on(self.pipeline.digest(&self.store, now))
+    ) -> Result<Vec<Report>, gdalert_pipeline::store::StoreError> {
+        block_on(self.pipeline.run_digest(
+            &self.store,
+            &self.sender,
+            now,
+            &RunOptions::deliver("test"),
+        ))
     }
 
     fn sent(&self) -> usize {
@@ -135,12 +142,21 @@ impl Run {
     }
 }
 
-fn decisions(outcome: &Outcome) -> Vec<(String, Decision)> {
+fn decisions(outcome: &Report) -> Vec<(String, Decision)> {
     outcome
         .deliveries
         .iter()
         .map(|d| (d.destination.clone(), d.decision))
         .collect()
+}
+
+/// The coverage event as GuardDuty would stamp it at `t` (envelope `time`
+/// and `detail.lastUpdatedAt`, in microseconds as the real events carry it).
+fn stamped(event: &Value, t: DateTime<Utc>) -> Value {
+    let mut e = event.clone();
+    e["time"] = json!(t.to_rfc3339());
+    e["detail"]["lastUpdatedAt"] = json!(t.timestamp_micros());
+    e
 }
 
 fn republished(event: &Value, id: &str, count: u64, severity: f64) -> Value {
@@ -167,9 +183,7 @@ fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
         let (outcome, deliveries) = run.event(&fixture(name), t0() + Duration::minutes(1));
         assert!(outcome.replayed);
         assert!(
-            deliveries
-                .iter()
-                .all(|d| matches!(d, Delivery::AlreadyDelivered { .. })),
+            deliveries.iter().all(|d| *d == Status::AlreadyDelivered),
             "{deliveries:?}"
         );
     }
@@ -236,7 +250,7 @@ fn an_update_is_sent_again_after_the_repeat_interval() {
 #[test]
 fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_duration() {
     let run = Run::new(ROUTES);
-    let mut unhealthy = fixture("runtime-protection-unhealthy-eks.real.json");
+    let mut unhealthy = stamped(&fixture("runtime-protection-unhealthy-eks.real.json"), t0());
     let (outcome, _) = run.event(&unhealthy, t0());
     assert_eq!(outcome.alert.lifecycle, Lifecycle::Opened);
     assert_eq!(run.sent(), 1);
@@ -254,7 +268,10 @@ fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_durati
     healthy["detail-type"] = json!("GuardDuty Runtime Protection Healthy");
     healthy["detail"]["previousStatus"] = json!("Unhealthy");
     healthy["detail"]["currentStatus"] = json!("Healthy");
-    let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(90));
+    // Healthy came 90 minutes after Unhealthy, but is handled two hours
+    // later still (a late retry, a redrive): the outage is 90 minutes.
+    let healthy = stamped(&healthy, t0() + Duration::minutes(90));
+    let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(210));
     assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolved);
     assert_eq!(outcome.alert.outage_secs, Some(90 * 60));
     assert_eq!(run.sent(), 2);
@@ -276,11 +293,12 @@ fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
         "storm_threshold = 100\nflap_hold = \"10m\"",
     );
     let run = Run::new(&routes);
-    let unhealthy = fixture("runtime-protection-unhealthy-eks.real.json");
+    let unhealthy = stamped(&fixture("runtime-protection-unhealthy-eks.real.json"), t0());
     run.event(&unhealthy, t0());
     let mut healthy = unhealthy.clone();
     healthy["id"] = json!("healthy-1");
     healthy["detail"]["currentStatus"] = json!("Healthy");
+    let healthy = stamped(&healthy, t0() + Duration::minutes(20));
     let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(20));
     assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolving);
     assert_eq!(
@@ -348,14 +366,17 @@ fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
     assert_eq!(run.sent(), 2);
 
     let digests = run.digest(t0() + Duration::minutes(16)).unwrap();
-    assert_eq!(digests.len(), 1);
-    assert_eq!(digests[0].alert.suppressed_since_last, 1);
-    assert!(
-        digests[0].alert.title.starts_with("1 more alert(s) like:"),
-        "{}",
-        digests[0].alert.title
-    );
-    assert_eq!(digests[0].deliveries.len(), 2);
+    assert_eq!(digests.len(), 2, "one digest per destination");
+    for digest in &digests {
+        assert_eq!(digest.alert.suppressed_since_last, 1);
+        assert!(
+            digest.alert.title.starts_with("1 more alert(s) like:"),
+            "{}",
+            digest.alert.title
+        );
+        assert_eq!(digest.deliveries.len(), 1);
+        assert_eq!(digest.deliveries[0].status, Status::Sent);
+    }
     assert!(run.digest(t0() + Duration::minutes(17)).unwrap().is_empty());
 }
 
@@ -387,19 +408,16 @@ fn a_failed_destination_is_retried_without_reposting_the_ones_that_worked() {
     let run = Run::new(ROUTES);
     run.sender.failing.lock().unwrap().push("pager".into());
     let event = fixture("runtime-eks-reverse-shell-high.json");
-    let (_, deliveries) = run.event(&event, t0());
-    assert!(matches!(deliveries[0], Delivery::Delivered { .. }));
-    assert!(matches!(&deliveries[1], Delivery::Failed(e) if e.retryable));
+    let (report, deliveries) = run.event(&event, t0());
+    assert_eq!(deliveries, vec![Status::Sent, Status::Failed]);
+    assert!(report.retryable());
     // EventBridge retries the same event.
     run.sender.failing.lock().unwrap().clear();
     let (outcome, deliveries) = run.event(&event, t0() + Duration::minutes(1));
     assert!(outcome.replayed);
-    assert!(
-        matches!(deliveries[0], Delivery::AlreadyDelivered { .. }),
-        "{deliveries:?}"
-    );
-    assert!(
-        matches!(deliveries[1], Delivery::Delivered { .. }),
+    assert_eq!(
+        deliveries,
+        vec![Status::AlreadyDelivered, Status::Sent],
         "{deliveries:?}"
     );
     let sent = run.sender.sent.lock().unwrap();
@@ -414,11 +432,10 @@ fn a_store_outage_delivers_anyway_and_says_dedupe_is_unavailable() {
     let (outcome, deliveries) = run.event(&fixture("runtime-fargate-c2-high.json"), t0());
     assert!(outcome.alert.dedupe_unavailable);
     assert!(
-        deliveries
-            .iter()
-            .all(|d| matches!(d, Delivery::Delivered { .. })),
+        deliveries.iter().all(|d| *d == Status::Sent),
         "{deliveries:?}"
     );
+    assert!(outcome.store_error.is_some(), "the report says why");
     assert!(run
         .sender
         .sent

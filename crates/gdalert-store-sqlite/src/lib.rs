@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gdalert_pipeline::store::{Record, Store, StoreError, Versioned};
+use gdalert_pipeline::store::{Record, Store, StoreError, Versioned, Write};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// A stored row: value text, version, expiry and due time (µs since the epoch).
@@ -131,7 +131,7 @@ impl SqliteStore {
         expected: Option<u64>,
         record: &Record,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<u64>, StoreError> {
         let current = Self::read(conn, key)?;
         let live = current.as_ref().filter(|c| c.2 > micros(now));
         let ok = match (expected, live) {
@@ -155,8 +155,9 @@ impl SqliteStore {
                 record.due_at.map(micros)
             ])
             .map_err(unavailable)?;
+            return Ok(Some(version));
         }
-        Ok(ok)
+        Ok(None)
     }
 
     fn versioned(
@@ -213,7 +214,50 @@ impl Store for SqliteStore {
             let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
             conn.execute_batch(end).map_err(unavailable)?;
         }
-        result
+        result.map(|v| v.is_some())
+    }
+
+    async fn put_all(
+        &self,
+        writes: &[Write],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let conn = self.lock()?;
+        // Inside a batch the outer transaction is already open: a savepoint
+        // undoes a partial set there; otherwise one immediate transaction.
+        let own_transaction = !self.in_batch.load(Ordering::SeqCst);
+        let (begin, commit, rollback) = if own_transaction {
+            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        } else {
+            (
+                "SAVEPOINT put_all",
+                "RELEASE put_all",
+                "ROLLBACK TO put_all; RELEASE put_all",
+            )
+        };
+        conn.execute_batch(begin).map_err(unavailable)?;
+        let mut versions = Vec::with_capacity(writes.len());
+        let mut result = Ok(true);
+        for w in writes {
+            match Self::conditional_write(&conn, &w.key, w.expected, &w.record, now) {
+                Ok(Some(v)) => versions.push(v),
+                Ok(None) => {
+                    result = Ok(false);
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let end = if matches!(result, Ok(true)) {
+            commit
+        } else {
+            rollback
+        };
+        conn.execute_batch(end).map_err(unavailable)?;
+        Ok(result?.then_some(versions))
     }
 
     async fn due(

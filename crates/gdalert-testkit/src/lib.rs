@@ -7,10 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod aws;
+pub mod delivery;
 pub mod receiver;
 pub mod runtime_api;
 pub mod servers;
 
+pub use delivery::{deliveries, Delivery};
 pub use receiver::{refused_base, Receiver, Reply, Request};
 pub use runtime_api::RuntimeApi;
 pub use servers::{fixture, moto_url, sdk_config, smtp_sink, unique};

@@ -11,9 +11,9 @@ use std::hint::black_box;
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::engine::Delivery;
 use gdalert_pipeline::{
-    Alert, Config, Destination, MemoryStore, Payload, Pipeline, SendError, Sender,
+    Alert, Config, Destination, MemoryStore, Payload, Pipeline, RunOptions, SendError, Sender,
+    Status,
 };
 use gdalert_store_sqlite::SqliteStore;
 
@@ -91,13 +91,21 @@ fn replay(pipeline: &Pipeline, store: &SqliteStore, lines: &str, now: DateTime<U
         for line in lines.lines() {
             let event = GuardDutyEvent::from_json(line).unwrap();
             let node = gdalert_pattern::parse_event(line).unwrap();
-            let outcome = pipeline.process(store, &event, &node, now).await;
-            for d in pipeline
-                .deliver(store, &outcome, &Discard, "bench", now)
-                .await
-            {
-                sent += usize::from(matches!(d, Delivery::Delivered { .. }));
-            }
+            let report = pipeline
+                .run_event(
+                    store,
+                    &Discard,
+                    &event,
+                    &node,
+                    now,
+                    &RunOptions::deliver("bench"),
+                )
+                .await;
+            sent += report
+                .deliveries
+                .iter()
+                .filter(|d| d.status == Status::Sent)
+                .count();
         }
         sent
     }))
@@ -147,11 +155,17 @@ fn bench(c: &mut Criterion) {
                     for line in lines.lines() {
                         let event = GuardDutyEvent::from_json(line).unwrap();
                         let node = gdalert_pattern::parse_event(line).unwrap();
-                        let outcome = pipeline.process(&store, &event, &node, now).await;
-                        sent += pipeline
-                            .deliver(&store, &outcome, &Discard, "bench", now)
-                            .await
-                            .len();
+                        let report = pipeline
+                            .run_event(
+                                &store,
+                                &Discard,
+                                &event,
+                                &node,
+                                now,
+                                &RunOptions::deliver("bench"),
+                            )
+                            .await;
+                        sent += report.deliveries.len();
                     }
                     black_box(sent)
                 })

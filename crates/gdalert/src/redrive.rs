@@ -19,7 +19,7 @@ use chrono::Utc;
 use clap::Args;
 use gdalert_aws::{AwsClients, DynamoStore};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::{Delivery, Pipeline};
+use gdalert_pipeline::{Pipeline, RunOptions};
 use serde_json::Value;
 
 use crate::local;
@@ -63,7 +63,7 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode> {
     );
     let store = DynamoStore::new(aws.dynamodb.clone(), &args.state_table);
     let senders = crate::delivery::senders(args.secrets_file.as_deref()).await?;
-    let owner = format!("gdalert-redrive-{}", std::process::id());
+    let options = RunOptions::deliver(format!("gdalert-redrive-{}", std::process::id()));
     let (mut handled, mut kept) = (0usize, 0usize);
     while handled + kept < args.max {
         let batch = sqs
@@ -93,20 +93,20 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode> {
                 let event = GuardDutyEvent::from_json(&text)?;
                 let node = gdalert_pattern::parse_event(&text).map_err(anyhow::Error::msg)?;
                 let now = Utc::now();
-                let outcome = pipeline.process(&store, &event, &node, now).await;
-                let deliveries = pipeline
-                    .deliver(&store, &outcome, &senders, &owner, now)
+                let report = pipeline
+                    .run_event(&store, &senders, &event, &node, now, &options)
                     .await;
-                let failed: Vec<String> = outcome
-                    .deliveries
-                    .iter()
-                    .zip(&deliveries)
-                    .filter_map(|(d, r)| match r {
-                        Delivery::Failed(e) => Some(format!("{}: {}", d.destination, e.message)),
-                        _ => None,
-                    })
-                    .collect();
-                anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+                if let Some(e) = &report.store_error {
+                    eprintln!(
+                        "{}: state store unavailable, sent without dedupe: {e}",
+                        event.id
+                    );
+                }
+                anyhow::ensure!(
+                    report.failures().next().is_none(),
+                    "{}",
+                    report.failure_summary()
+                );
                 Ok::<_, anyhow::Error>(event.id)
             }
             .await;

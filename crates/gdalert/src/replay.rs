@@ -10,9 +10,8 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::engine::Delivery;
 use gdalert_pipeline::store::Store;
-use gdalert_pipeline::{render, Decided, Decision, MemoryStore, Outcome, Payload, Pipeline};
+use gdalert_pipeline::{MemoryStore, Payload, Pipeline, Report, RunOptions, Status};
 use gdalert_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -107,7 +106,7 @@ struct Printer<'a> {
 }
 
 impl Printer<'_> {
-    fn event_header(&mut self, outcome: &Outcome) -> std::io::Result<()> {
+    fn event_header(&mut self, outcome: &Report) -> std::io::Result<()> {
         if self.format != Format::Text {
             return Ok(());
         }
@@ -128,7 +127,7 @@ impl Printer<'_> {
     #[allow(clippy::too_many_arguments)]
     fn line(
         &mut self,
-        outcome: &Outcome,
+        outcome: &Report,
         route: &str,
         destination: &str,
         decision: &str,
@@ -204,7 +203,10 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
         sqlite = SqliteStore::open(&args.store)?;
         &sqlite
     };
-    let owner = format!("gdalert-replay-{}", std::process::id());
+    let options = RunOptions {
+        owner: format!("gdalert-replay-{}", std::process::id()),
+        dry_run,
+    };
     let progress = (std::io::stderr().is_terminal() && inputs.len() > 1000)
         .then(|| indicatif::ProgressBar::new(inputs.len() as u64));
 
@@ -255,38 +257,42 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
                 &pipeline,
                 store,
                 now,
-                &owner,
                 mode,
+                &options,
                 &mut printer,
                 &mut tally,
             )
             .await?;
             last_digest = Some(now);
         }
-        let outcome = pipeline.process(store, &event, &node, now).await;
-        report(
-            &pipeline,
-            store,
-            &outcome,
-            now,
-            &owner,
-            mode,
-            &mut printer,
-            &mut tally,
-        )
-        .await?;
+        let report = pipeline
+            .run_event(store, mode.sender(), &event, &node, now, &options)
+            .await;
+        print_report(&report, &mut printer, &mut tally)?;
     }
+    let last = clock.unwrap_or_else(Utc::now);
     let end = if args.flush {
-        DateTime::<Utc>::MAX_UTC - chrono::Duration::days(400)
+        // Every window still open has passed, and no record has expired.
+        let settings = &pipeline.config.settings;
+        let longest = pipeline
+            .config
+            .routes
+            .iter()
+            .map(|r| r.group_window)
+            .chain([settings.storm_window, settings.flap_hold])
+            .max()
+            .unwrap_or_default();
+        last + chrono::Duration::from_std(longest).unwrap_or_default()
+            + chrono::Duration::seconds(1)
     } else {
-        clock.unwrap_or_else(Utc::now)
+        last
     };
     digest(
         &pipeline,
         store,
         end,
-        &owner,
         mode,
+        &options,
         &mut printer,
         &mut tally,
     )
@@ -318,37 +324,22 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     })
 }
 
-/// What finally happened to one decision once delivery was tried.
-pub(crate) fn final_decision(decided: &Decided, delivery: &Delivery) -> (&'static str, String) {
-    match (decided.decision, delivery) {
-        (Decision::Sent, Delivery::Delivered { .. }) => ("sent", decided.reason.clone()),
-        (Decision::Sent, Delivery::AlreadyDelivered { receipt }) => (
-            "suppressed",
-            format!("already delivered by an earlier run ({receipt})"),
-        ),
-        (Decision::Sent, Delivery::Failed(e)) => ("failed", e.message.clone()),
-        (Decision::Sent, Delivery::NotSent) => (
-            "sent",
-            format!("{}; dry run: not delivered", decided.reason),
-        ),
-        (other, _) => (other.as_str(), decided.reason.clone()),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 async fn digest(
     pipeline: &Pipeline,
     store: &dyn Store,
     now: DateTime<Utc>,
-    owner: &str,
     mode: &Mode,
+    options: &RunOptions,
     printer: &mut Printer<'_>,
     tally: &mut Tally,
 ) -> Result<()> {
-    match pipeline.digest(store, now).await {
-        Ok(outcomes) => {
-            for outcome in outcomes {
-                report(pipeline, store, &outcome, now, owner, mode, printer, tally).await?;
+    match pipeline
+        .run_digest(store, mode.sender(), now, options)
+        .await
+    {
+        Ok(reports) => {
+            for report in &reports {
+                print_report(report, printer, tally)?;
             }
         }
         Err(e) => eprintln!("digest skipped: {e}"),
@@ -356,22 +347,20 @@ async fn digest(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn report(
-    pipeline: &Pipeline,
-    store: &dyn Store,
-    outcome: &Outcome,
-    now: DateTime<Utc>,
-    owner: &str,
-    mode: &Mode,
-    printer: &mut Printer<'_>,
-    tally: &mut Tally,
-) -> Result<()> {
-    printer.event_header(outcome)?;
-    if outcome.deliveries.is_empty() {
+/// Prints one report and counts it, in the report's own words. Dry-run
+/// deliveries count as sent in the summary: they are what a real run sends.
+fn print_report(report: &Report, printer: &mut Printer<'_>, tally: &mut Tally) -> Result<()> {
+    printer.event_header(report)?;
+    if let Some(e) = &report.store_error {
+        eprintln!(
+            "{}: state store unavailable, handled without dedupe: {e}",
+            report.alert.event_id
+        );
+    }
+    if report.deliveries.is_empty() {
         tally.dropped += 1;
         return Ok(printer.line(
-            outcome,
+            report,
             "-",
             "-",
             "dropped",
@@ -379,43 +368,24 @@ async fn report(
             None,
         )?);
     }
-    // Remote destinations in a dry run are rendered, not delivered (and not
-    // recorded as delivered, so a later real run still sends them).
-    let mut local_only = outcome.clone();
-    if let Mode::DryRun(_) = mode {
-        for d in &mut local_only.deliveries {
-            let remote = pipeline
-                .config
-                .destinations
-                .get(&d.destination)
-                .is_some_and(|dest| dest.kind.is_remote());
-            if remote && d.decision == Decision::Sent {
-                d.decision = Decision::Suppressed;
-            }
+    for d in report.deliveries.iter().chain(&report.fallback) {
+        match d.status {
+            Status::Sent | Status::DryRun => tally.sent += 1,
+            Status::AlreadyDelivered | Status::Suppressed => tally.suppressed += 1,
+            Status::Grouped => tally.grouped += 1,
+            Status::Dropped => tally.dropped += 1,
+            Status::Failed => tally.failed += 1,
         }
-    }
-    let deliveries = pipeline
-        .deliver(store, &local_only, mode.sender(), owner, now)
-        .await;
-    for (decided, delivery) in outcome.deliveries.iter().zip(deliveries) {
-        let destination = pipeline.config.destinations.get(&decided.destination);
-        let rendered = || destination.and_then(|d| render(&outcome.alert, d).ok());
-        let (decision, reason) = final_decision(decided, &delivery);
-        let payload = if decision == "sent" { rendered() } else { None };
-        match decision {
-            "sent" => tally.sent += 1,
-            "suppressed" => tally.suppressed += 1,
-            "grouped" => tally.grouped += 1,
-            "dropped" => tally.dropped += 1,
-            _ => tally.failed += 1,
-        }
+        let payload = matches!(d.status, Status::Sent | Status::DryRun)
+            .then_some(d.payload.as_ref())
+            .flatten();
         printer.line(
-            outcome,
-            &decided.route,
-            &decided.destination,
-            decision,
-            &reason,
-            payload.as_ref(),
+            report,
+            &d.route,
+            &d.destination,
+            d.status.as_str(),
+            &d.reason,
+            payload,
         )?;
     }
     Ok(())

@@ -24,12 +24,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gdalert_event::GuardDutyEvent;
-use gdalert_pipeline::{Alert, Destination, MemoryStore, Payload, Pipeline, SendError, Sender};
+use gdalert_pipeline::{
+    Alert, Destination, MemoryStore, Payload, Pipeline, RunOptions, SendError, Sender,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::local;
-use crate::replay::final_decision;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -190,22 +191,20 @@ async fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
             None => event.time.map(|t| t.0).unwrap_or_else(Utc::now),
         };
         clock = Some(now);
-        let outcome = pipeline.process(&store, &event, &node, now).await;
-        let deliveries = pipeline
-            .deliver(&store, &outcome, &Accepting, "gdalert-test", now)
+        let outcome = pipeline
+            .run_event(
+                &store,
+                &Accepting,
+                &event,
+                &node,
+                now,
+                &RunOptions::deliver("gdalert-test"),
+            )
             .await;
         let got: Vec<String> = outcome
             .deliveries
             .iter()
-            .zip(&deliveries)
-            .map(|(d, delivery)| {
-                format!(
-                    "{}/{}: {}",
-                    d.route,
-                    d.destination,
-                    final_decision(d, delivery).0
-                )
-            })
+            .map(|d| format!("{}/{}: {}", d.route, d.destination, d.status.as_str()))
             .collect();
         if got != step.expect {
             let reasons: Vec<String> = outcome

@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 use super::text::{clean, truncate};
 use super::{facts, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
+use crate::lifecycle::Lifecycle;
 
 const SUMMARY_MAX: usize = 1024;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let dedup_key = truncate(&alert.dedupe_key, 255);
-    if alert.kind == AlertKind::CoverageRestored {
+    if alert.kind == AlertKind::CoverageRestored || alert.lifecycle == Lifecycle::Archived {
         return json!({"event_action": "resolve", "dedup_key": dedup_key});
     }
     let severity = match (alert.kind, alert.band) {

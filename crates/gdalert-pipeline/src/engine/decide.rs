@@ -1,0 +1,836 @@
+//! Deciding one event: one read of every record the decision needs, a pure
+//! computation, one atomic write of everything it changed.
+//!
+//! The records an event can touch are all known before anything is read:
+//! its subject (the finding, coverage incident or event), the group of each
+//! route it takes, the storm counter of each destination, and the claim of
+//! each delivery. They are read with one [`Store::get_many`], the next state
+//! of each is computed from what was read, and every change (the subject
+//! with its plan, groups, storm counters, and the claims of the deliveries to
+//! make) is written with one [`Store::put_all`], each record conditional on
+//! the version read. If any record changed in between (a concurrent copy of
+//! the event, another finding of the same group), nothing is written and the
+//! whole decision is made again from a fresh read.
+//!
+//! That one write is what keeps the promises under concurrency: copies of
+//! an event cannot each count towards a group or the storm budget, and the
+//! repeat-interval decision is written together with `notified_at`.
+//!
+//! The plan (the decisions and why) is kept on the subject record, for the
+//! last few events of that subject: a retried event reads it back and gets
+//! the same answer without deciding again. An event that only causes
+//! suppressed or dropped decisions writes nothing but its subject record.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gdalert_event::{Detail, GuardDutyEvent, ProtectionStatus};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::Alert;
+use crate::config::Route;
+use crate::lifecycle::{
+    classify_coverage, classify_finding, FindingState, IncidentState, IncidentStatus, Lifecycle,
+};
+use crate::severity::Band;
+use crate::store::{expiry, Record, Store, StoreError, Versioned, Write};
+
+use super::deliver::{claim_record, claim_state, Ticket};
+use super::keys::StateKey;
+use super::{gate, human, Decided, Decision, Pipeline, RunOptions, MAX_ATTEMPTS};
+
+/// Plans kept per subject: enough for the retries of recent events.
+const MAX_PLANS: usize = 8;
+/// Titles kept for a digest.
+pub(super) const MAX_TITLES: usize = 20;
+
+/// What was decided for one event, kept so a retry gets the same answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Plan {
+    pub event: String,
+    pub lifecycle: Lifecycle,
+    pub suppressed_since_last: u64,
+    pub outage_secs: Option<u64>,
+    pub deliveries: Vec<Decided>,
+}
+
+/// A subject record: its lifecycle state and the plans of its last events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Subject<T> {
+    #[serde(flatten)]
+    pub state: T,
+    #[serde(default)]
+    pub plans: Vec<Plan>,
+}
+
+/// The lifecycle state of an event that is neither a finding nor a coverage change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct NoState {}
+
+/// A route's group window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct GroupState {
+    pub route: String,
+    pub window_end: DateTime<Utc>,
+    pub first_event: String,
+    pub first_title: String,
+    pub since: DateTime<Utc>,
+    pub suppressed: u64,
+    pub titles: Vec<String>,
+}
+
+/// A destination's alerts within one storm window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StormState {
+    pub destination: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub sent: u64,
+    pub held: u64,
+    pub titles: Vec<String>,
+}
+
+/// The decisions for one event, each with where its delivery stands.
+#[derive(Debug)]
+pub(super) struct Decisions {
+    pub items: Vec<(Decided, Ticket)>,
+    pub replayed: bool,
+}
+
+pub(super) fn parse<T: DeserializeOwned>(key: &str, v: &Versioned) -> Result<T, StoreError> {
+    T::deserialize(&v.record.value).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+pub(super) fn record<T: Serialize>(
+    key: &str,
+    value: &T,
+    expires_at: DateTime<Utc>,
+    due_at: Option<DateTime<Utc>>,
+) -> Result<Record, StoreError> {
+    Ok(Record {
+        value: serde_json::to_value(value).map_err(|e| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: e.to_string(),
+        })?,
+        expires_at,
+        due_at,
+    })
+}
+
+/// When a coverage change happened: GuardDuty's `lastUpdatedAt`, else the
+/// envelope's `time`, else `now`. Outage durations come from these, so a
+/// late retry or a redrive measures the outage, not the delay.
+pub(super) fn event_time(event: &GuardDutyEvent, now: DateTime<Utc>) -> DateTime<Utc> {
+    let updated = match &event.detail {
+        Detail::Coverage(c) => c.last_updated_at.map(|t| t.0),
+        _ => None,
+    };
+    updated.or(event.time.map(|t| t.0)).unwrap_or(now)
+}
+
+/// The lifecycle of an event when no state can be read.
+pub(super) fn stateless_lifecycle(event: &GuardDutyEvent, alert: &Alert) -> Lifecycle {
+    match &event.detail {
+        Detail::Finding(_) if alert.archived => Lifecycle::Archived,
+        Detail::Finding(_) if alert.sample => Lifecycle::Sample,
+        Detail::Finding(_) => Lifecycle::New,
+        Detail::Coverage(c) if c.current_status == ProtectionStatus::Healthy => Lifecycle::Resolved,
+        Detail::Coverage(_) => Lifecycle::Opened,
+        Detail::Other => Lifecycle::Other,
+    }
+}
+
+/// Records read for one decision, and the writes it makes.
+struct Working<'a> {
+    keys: &'a [String],
+    read: Vec<Option<Versioned>>,
+    writes: Vec<Write>,
+}
+
+impl Working<'_> {
+    fn version(&self, i: usize) -> Option<u64> {
+        self.read[i].as_ref().map(|v| v.version)
+    }
+}
+
+/// Where each key sits in the one read.
+struct Layout {
+    keys: Vec<String>,
+    subject: usize,
+    /// Per route (in `routes` order): its group key's index, for open routes.
+    groups: Vec<Option<usize>>,
+    /// Storm key index per destination name.
+    storms: BTreeMap<String, usize>,
+    /// Claim key index per (route index, destination index).
+    claims: BTreeMap<(usize, usize), usize>,
+}
+
+impl Pipeline {
+    fn layout(
+        &self,
+        event: &GuardDutyEvent,
+        alert: &Alert,
+        routes: &[&Route],
+        open: &[bool],
+        now: DateTime<Utc>,
+    ) -> Layout {
+        let mut keys = vec![alert.dedupe_key.clone()];
+        let mut groups = Vec::with_capacity(routes.len());
+        let mut storms = BTreeMap::new();
+        let mut claims = BTreeMap::new();
+        let window = self.config.settings.storm_window.as_secs().max(1) as i64;
+        let window_start = now.timestamp().div_euclid(window) * window;
+        for (r, route) in routes.iter().enumerate() {
+            if !open[r] {
+                groups.push(None);
+                continue;
+            }
+            keys.push(
+                StateKey::Group {
+                    route: route.name.clone(),
+                    group: self.group_key(route, alert, event),
+                }
+                .to_string(),
+            );
+            groups.push(Some(keys.len() - 1));
+            for (d, destination) in route.destinations.iter().enumerate() {
+                if !storms.contains_key(destination) {
+                    keys.push(
+                        StateKey::Storm {
+                            destination: destination.clone(),
+                            window_start,
+                        }
+                        .to_string(),
+                    );
+                    storms.insert(destination.clone(), keys.len() - 1);
+                }
+                keys.push(self.delivery_key(&alert.event_id, route, destination));
+                claims.insert((r, d), keys.len() - 1);
+            }
+        }
+        Layout {
+            keys,
+            subject: 0,
+            groups,
+            storms,
+            claims,
+        }
+    }
+
+    pub(super) fn delivery_key(&self, alert_id: &str, route: &Route, destination: &str) -> String {
+        StateKey::Delivery {
+            alert: alert_id.to_string(),
+            route: route.name.clone(),
+            destination: destination.to_string(),
+        }
+        .to_string()
+    }
+
+    /// Decides `event` (see the module docs). Fails only when the store does;
+    /// the caller then fails open.
+    pub(super) async fn decide(
+        &self,
+        store: &dyn Store,
+        event: &GuardDutyEvent,
+        alert: &mut Alert,
+        routes: &[&Route],
+        now: DateTime<Utc>,
+        opts: &RunOptions,
+    ) -> Result<Decisions, StoreError> {
+        let gates: Vec<Option<(Decision, String)>> =
+            routes.iter().map(|r| gate(r, alert)).collect();
+        let open: Vec<bool> = gates.iter().map(Option::is_none).collect();
+        if !open.iter().any(|o| *o) {
+            // Nothing to remember: every route turns this event away.
+            alert.lifecycle = stateless_lifecycle(event, alert);
+            let items = self.gated_items(alert, routes, &gates);
+            return Ok(Decisions {
+                items,
+                replayed: false,
+            });
+        }
+        let layout = self.layout(event, alert, routes, &open, now);
+        for _ in 0..MAX_ATTEMPTS {
+            let read = store.get_many(&layout.keys, now).await?;
+            let mut work = Working {
+                keys: &layout.keys,
+                read,
+                writes: Vec::new(),
+            };
+            let attempt = match &event.detail {
+                Detail::Finding(_) => self.attempt::<FindingState>(
+                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                )?,
+                Detail::Coverage(_) => self.attempt::<IncidentState>(
+                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                )?,
+                Detail::Other => self.attempt::<NoState>(
+                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                )?,
+            };
+            let (items, replayed, claim_slots) = attempt;
+            if work.writes.is_empty() {
+                return Ok(Decisions { items, replayed });
+            }
+            if let Some(versions) = store.put_all(&work.writes, now).await? {
+                let mut items = items;
+                for (item, write) in claim_slots {
+                    items[item].1 = Ticket::Owned {
+                        version: versions[write],
+                    };
+                }
+                return Ok(Decisions { items, replayed });
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "state for {} kept changing under concurrent runs ({MAX_ATTEMPTS} tries)",
+            alert.dedupe_key
+        )))
+    }
+
+    fn gated_items(
+        &self,
+        alert: &Alert,
+        routes: &[&Route],
+        gates: &[Option<(Decision, String)>],
+    ) -> Vec<(Decided, Ticket)> {
+        let mut items = Vec::new();
+        for (route, gated) in routes.iter().zip(gates) {
+            let (decision, reason) = gated.clone().unwrap_or((Decision::Dropped, String::new()));
+            for destination in &route.destinations {
+                items.push((
+                    self.decided(route, destination, alert, decision, reason.clone()),
+                    Ticket::NotSent,
+                ));
+            }
+        }
+        items
+    }
+
+    /// One try at deciding from what `work` read. Returns the items, whether
+    /// the plan was read back, and (item index, write index) of each claim
+    /// this try writes.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn attempt<T>(
+        &self,
+        event: &GuardDutyEvent,
+        alert: &mut Alert,
+        routes: &[&Route],
+        gates: &[Option<(Decision, String)>],
+        layout: &Layout,
+        work: &mut Working<'_>,
+        now: DateTime<Utc>,
+        opts: &RunOptions,
+    ) -> Result<(Vec<(Decided, Ticket)>, bool, Vec<(usize, usize)>), StoreError>
+    where
+        T: SubjectState,
+    {
+        let settings = &self.config.settings;
+        let ttl = settings.state_ttl;
+        let subject_key = &layout.keys[layout.subject];
+        let subject: Option<Subject<T>> = work.read[layout.subject]
+            .as_ref()
+            .map(|v| parse(subject_key, v))
+            .transpose()?;
+        let mut claim_slots = Vec::new();
+
+        // A retry, or a copy that lost the race: the plan is already made.
+        if let Some(plan) = subject
+            .as_ref()
+            .and_then(|s| s.plans.iter().find(|p| p.event == event.id))
+        {
+            alert.lifecycle = plan.lifecycle;
+            alert.suppressed_since_last = plan.suppressed_since_last;
+            alert.outage_secs = plan.outage_secs;
+            let mut items = Vec::new();
+            for decided in &plan.deliveries {
+                let ticket = self.ticket(
+                    decided,
+                    routes,
+                    layout,
+                    work,
+                    opts,
+                    now,
+                    &mut claim_slots,
+                    items.len(),
+                );
+                items.push((decided.clone(), ticket));
+            }
+            return Ok((items, true, claim_slots));
+        }
+
+        let (mut subject, step) = T::step(subject, event, alert, self, now);
+        alert.lifecycle = step.lifecycle;
+        alert.suppressed_since_last = step.suppressed_since_last;
+        alert.outage_secs = step.outage_secs;
+        if alert.lifecycle == Lifecycle::Archived {
+            alert.mark_archived();
+        }
+        if alert.lifecycle == Lifecycle::Opened {
+            let names: Vec<String> = routes.iter().map(|r| r.name.clone()).collect();
+            subject.state.opened_by(names);
+        }
+
+        // Groups and storm counters as read, changed in memory, written once.
+        let mut groups: BTreeMap<usize, (Option<GroupState>, bool)> = BTreeMap::new();
+        let mut storms: BTreeMap<usize, (Option<StormState>, bool)> = BTreeMap::new();
+        let mut items = Vec::new();
+        let mut any_sent = false;
+        let mut updates_suppressed = false;
+        for (r, route) in routes.iter().enumerate() {
+            let (decision, reason) = match (&gates[r], layout.groups[r]) {
+                (Some(gated), _) => gated.clone(),
+                (None, Some(g)) => {
+                    let entry = match groups.get_mut(&g) {
+                        Some(entry) => entry,
+                        None => {
+                            let read = work.read[g]
+                                .as_ref()
+                                .map(|v| parse::<GroupState>(&work.keys[g], v))
+                                .transpose()?;
+                            groups.entry(g).or_insert((read, false))
+                        }
+                    };
+                    self.route_decision(route, alert, &step, entry, now)
+                }
+                (None, None) => (Decision::Dropped, String::new()),
+            };
+            if decision == Decision::Suppressed && alert.lifecycle == Lifecycle::Update {
+                updates_suppressed = true;
+            }
+            for (d, destination) in route.destinations.iter().enumerate() {
+                let (decision, reason) = match (decision, layout.storms.get(destination)) {
+                    (Decision::Sent, Some(&s)) => {
+                        let entry = match storms.get_mut(&s) {
+                            Some(entry) => entry,
+                            None => {
+                                let read = work.read[s]
+                                    .as_ref()
+                                    .map(|v| parse::<StormState>(&work.keys[s], v))
+                                    .transpose()?;
+                                storms.entry(s).or_insert((read, false))
+                            }
+                        };
+                        self.storm_step(entry, destination, alert, now)
+                            .unwrap_or((decision, reason.clone()))
+                    }
+                    _ => (decision, reason.clone()),
+                };
+                any_sent |= decision == Decision::Sent;
+                let mut decided = self.decided(route, destination, alert, decision, reason);
+                if let Some(&c) = layout.claims.get(&(r, d)) {
+                    decided.key = work.keys[c].clone();
+                }
+                let ticket = self.ticket(
+                    &decided,
+                    routes,
+                    layout,
+                    work,
+                    opts,
+                    now,
+                    &mut claim_slots,
+                    items.len(),
+                );
+                items.push((decided, ticket));
+            }
+        }
+
+        // The subject: its next state and this event's plan, in the same write.
+        subject
+            .state
+            .after_decisions(any_sent, updates_suppressed, now);
+        subject.plans.push(Plan {
+            event: event.id.clone(),
+            lifecycle: alert.lifecycle,
+            suppressed_since_last: alert.suppressed_since_last,
+            outage_secs: alert.outage_secs,
+            deliveries: items.iter().map(|(d, _)| d.clone()).collect(),
+        });
+        if subject.plans.len() > MAX_PLANS {
+            let extra = subject.plans.len() - MAX_PLANS;
+            subject.plans.drain(..extra);
+        }
+        let due = subject.state.due(settings.flap_hold);
+        work.writes.push(Write {
+            key: subject_key.clone(),
+            expected: work.version(layout.subject),
+            record: record(subject_key, &subject, expiry(now, ttl), due)?,
+        });
+        for (g, (state, changed)) in groups {
+            let Some(state) = state.filter(|_| changed) else {
+                continue;
+            };
+            let due = (state.suppressed > 0).then_some(state.window_end);
+            let group_ttl = ttl.max(
+                state
+                    .window_end
+                    .signed_duration_since(now)
+                    .to_std()
+                    .unwrap_or_default(),
+            );
+            work.writes.push(Write {
+                key: work.keys[g].clone(),
+                expected: work.version(g),
+                record: record(&work.keys[g], &state, expiry(now, group_ttl), due)?,
+            });
+        }
+        for (s, (state, changed)) in storms {
+            let Some(state) = state.filter(|_| changed) else {
+                continue;
+            };
+            let due = (state.held > 0).then_some(state.window_end);
+            work.writes.push(Write {
+                key: work.keys[s].clone(),
+                expected: work.version(s),
+                record: record(&work.keys[s], &state, expiry(now, ttl), due)?,
+            });
+        }
+        Ok((items, false, claim_slots))
+    }
+
+    /// The ticket of one decided delivery, pushing its claim write if this
+    /// run is to send it.
+    #[allow(clippy::too_many_arguments)]
+    fn ticket(
+        &self,
+        decided: &Decided,
+        _routes: &[&Route],
+        layout: &Layout,
+        work: &mut Working<'_>,
+        opts: &RunOptions,
+        now: DateTime<Utc>,
+        claim_slots: &mut Vec<(usize, usize)>,
+        item: usize,
+    ) -> Ticket {
+        if decided.decision != Decision::Sent {
+            return Ticket::NotSent;
+        }
+        if self.dry_run_only(decided, opts) {
+            return Ticket::DryRun;
+        }
+        let Some(index) = layout.keys.iter().position(|k| *k == decided.key) else {
+            return Ticket::Unclaimed;
+        };
+        match claim_state(work.read[index].as_ref(), &opts.owner, now) {
+            Err(settled) => settled,
+            Ok(expected) => {
+                claim_slots.push((item, work.writes.len()));
+                work.writes.push(Write {
+                    key: decided.key.clone(),
+                    expected,
+                    record: claim_record(&opts.owner, now, self.config.settings.state_ttl),
+                });
+                // Filled in with the written version once the write succeeds.
+                Ticket::NotSent
+            }
+        }
+    }
+
+    fn route_decision(
+        &self,
+        route: &Route,
+        alert: &mut Alert,
+        step: &Step,
+        group: &mut (Option<GroupState>, bool),
+        now: DateTime<Utc>,
+    ) -> (Decision, String) {
+        let sent = |reason: String| (Decision::Sent, reason);
+        match alert.lifecycle {
+            Lifecycle::Duplicate => (
+                Decision::Suppressed,
+                "no change since the last event of this finding (same count and severity)".into(),
+            ),
+            Lifecycle::Update => match step.notified_at {
+                Some(at) if now < expiry(at, route.repeat_interval) => (
+                    Decision::Suppressed,
+                    format!(
+                        "count bump within the repeat interval ({}); counted for the next message",
+                        human(route.repeat_interval)
+                    ),
+                ),
+                _ => sent(format!(
+                    "still active after the repeat interval ({})",
+                    human(route.repeat_interval)
+                )),
+            },
+            Lifecycle::Escalation => sent(format!(
+                "severity rose from {} to {}",
+                step.previous_band.map_or("unknown", Band::as_str),
+                alert.band.as_str()
+            )),
+            Lifecycle::Archived => sent("archived in GuardDuty: sent at once, not grouped".into()),
+            Lifecycle::Repeat => (
+                Decision::Suppressed,
+                "coverage incident already open (or flapping); counted".into(),
+            ),
+            Lifecycle::Recovered => (
+                Decision::Dropped,
+                "Healthy with no open incident for this resource".into(),
+            ),
+            Lifecycle::Resolving => (
+                Decision::Grouped,
+                format!(
+                    "resolved message held for the flap hold ({}); the digest sends it",
+                    human(self.config.settings.flap_hold)
+                ),
+            ),
+            Lifecycle::Resolved => sent("coverage restored: closes the open incident".into()),
+            Lifecycle::New
+            | Lifecycle::Sample
+            | Lifecycle::Opened
+            | Lifecycle::Other
+            | Lifecycle::Digest => self.group_step(route, alert, group, now),
+        }
+    }
+
+    fn group_step(
+        &self,
+        route: &Route,
+        alert: &mut Alert,
+        (state, changed): &mut (Option<GroupState>, bool),
+        now: DateTime<Utc>,
+    ) -> (Decision, String) {
+        let window = route.group_window;
+        match state {
+            Some(s) if s.first_event == alert.event_id => {}
+            Some(s) if now < s.window_end => {
+                s.suppressed += 1;
+                if s.titles.len() < MAX_TITLES {
+                    s.titles.push(alert.title.clone());
+                }
+                *changed = true;
+                return (
+                    Decision::Grouped,
+                    format!(
+                        "same group as an alert sent less than {} ago; counted for the digest",
+                        human(window)
+                    ),
+                );
+            }
+            previous => {
+                let carried = previous.as_ref().map_or(0, |p| p.suppressed);
+                alert.suppressed_since_last += carried;
+                *previous = Some(GroupState {
+                    route: route.name.clone(),
+                    window_end: expiry(now, window),
+                    first_event: alert.event_id.clone(),
+                    first_title: alert.title.clone(),
+                    since: now,
+                    suppressed: 0,
+                    titles: Vec::new(),
+                });
+                *changed = true;
+            }
+        }
+        (
+            Decision::Sent,
+            format!("{} alert", alert.lifecycle.as_str()),
+        )
+    }
+
+    /// Counts one alert against `destination`'s storm budget; `Some` when it
+    /// is held instead.
+    fn storm_step(
+        &self,
+        (state, changed): &mut (Option<StormState>, bool),
+        destination: &str,
+        alert: &Alert,
+        now: DateTime<Utc>,
+    ) -> Option<(Decision, String)> {
+        let settings = &self.config.settings;
+        let window = settings.storm_window.as_secs().max(1) as i64;
+        let start = now.timestamp().div_euclid(window) * window;
+        let window_start = DateTime::from_timestamp(start, 0).unwrap_or(now);
+        let threshold = u64::from(settings.storm_threshold);
+        let s = state.get_or_insert_with(|| StormState {
+            destination: destination.to_string(),
+            window_start,
+            window_end: expiry(window_start, settings.storm_window),
+            sent: 0,
+            held: 0,
+            titles: Vec::new(),
+        });
+        *changed = true;
+        if s.sent < threshold {
+            s.sent += 1;
+            return None;
+        }
+        s.held += 1;
+        if s.titles.len() < MAX_TITLES {
+            s.titles.push(alert.title.clone());
+        }
+        Some((
+            Decision::Grouped,
+            format!(
+                "storm guard: more than {threshold} alerts to {destination:?} within {}; summarised in the digest",
+                human(settings.storm_window)
+            ),
+        ))
+    }
+}
+
+/// What the lifecycle step decided, for the route decisions.
+#[derive(Debug, Clone)]
+pub(super) struct Step {
+    pub lifecycle: Lifecycle,
+    pub suppressed_since_last: u64,
+    pub outage_secs: Option<u64>,
+    pub previous_band: Option<Band>,
+    pub notified_at: Option<DateTime<Utc>>,
+}
+
+/// The lifecycle state of one kind of subject.
+pub(super) trait SubjectState: Serialize + DeserializeOwned + Sized {
+    /// Classifies the event against the state read; returns the subject to write.
+    fn step(
+        previous: Option<Subject<Self>>,
+        event: &GuardDutyEvent,
+        alert: &Alert,
+        pipeline: &Pipeline,
+        now: DateTime<Utc>,
+    ) -> (Subject<Self>, Step);
+
+    /// Updates the state once the route decisions are known.
+    fn after_decisions(&mut self, _any_sent: bool, _updates_suppressed: bool, _now: DateTime<Utc>) {
+    }
+
+    /// Remembers the routes an opening alert took (the resolved message follows them).
+    fn opened_by(&mut self, _routes: Vec<String>) {}
+
+    /// When the digest must visit this record.
+    fn due(&self, _flap_hold: Duration) -> Option<DateTime<Utc>> {
+        None
+    }
+}
+
+impl SubjectState for FindingState {
+    fn step(
+        previous: Option<Subject<Self>>,
+        event: &GuardDutyEvent,
+        alert: &Alert,
+        _pipeline: &Pipeline,
+        _now: DateTime<Utc>,
+    ) -> (Subject<Self>, Step) {
+        let count = event.finding().and_then(|f| f.service.count).unwrap_or(1);
+        let prev_state = previous.as_ref().map(|p| &p.state);
+        let (lifecycle, next) = classify_finding(
+            prev_state,
+            &event.id,
+            count,
+            alert.band,
+            alert.archived,
+            alert.sample,
+        );
+        let step = Step {
+            lifecycle,
+            suppressed_since_last: prev_state.map_or(0, |p| p.suppressed_updates),
+            outage_secs: None,
+            previous_band: prev_state.map(|p| p.band),
+            notified_at: prev_state.and_then(|p| p.notified_at),
+        };
+        let plans = previous.map(|p| p.plans).unwrap_or_default();
+        (Subject { state: next, plans }, step)
+    }
+
+    fn after_decisions(&mut self, any_sent: bool, updates_suppressed: bool, now: DateTime<Utc>) {
+        if any_sent {
+            self.notified_at = Some(now);
+            self.suppressed_updates = 0;
+        } else if updates_suppressed {
+            self.suppressed_updates += 1;
+        }
+    }
+}
+
+impl SubjectState for IncidentState {
+    fn step(
+        previous: Option<Subject<Self>>,
+        event: &GuardDutyEvent,
+        alert: &Alert,
+        pipeline: &Pipeline,
+        now: DateTime<Utc>,
+    ) -> (Subject<Self>, Step) {
+        let healthy = matches!(&event.detail, Detail::Coverage(c) if c.current_status == ProtectionStatus::Healthy);
+        let at = event_time(event, now);
+        let hold = pipeline.config.settings.flap_hold;
+        let prev_state = previous.as_ref().map(|p| &p.state);
+        let (lifecycle, next) = classify_coverage(prev_state, &event.id, healthy, hold, at);
+        let mut step = Step {
+            lifecycle,
+            suppressed_since_last: 0,
+            outage_secs: None,
+            previous_band: None,
+            notified_at: None,
+        };
+        let plans = previous
+            .as_ref()
+            .map(|p| p.plans.clone())
+            .unwrap_or_default();
+        let state = match next {
+            Some(mut next) => {
+                if lifecycle == Lifecycle::Opened {
+                    next.opening = serde_json::to_value(alert).ok();
+                }
+                if lifecycle == Lifecycle::Resolved {
+                    step.outage_secs = (at - next.opened_at).to_std().ok().map(|d| d.as_secs());
+                }
+                next
+            }
+            // Nothing to change (a Healthy for a resource never seen): keep
+            // what was there, or remember the event so its retry is answered.
+            None => previous.map(|p| p.state).unwrap_or(IncidentState {
+                status: IncidentStatus::Closed,
+                opened_at: at,
+                resolving_since: None,
+                repeats: 0,
+                flaps: 0,
+                last_event: event.id.clone(),
+                last_lifecycle: lifecycle,
+                routes: Vec::new(),
+                opening: None,
+            }),
+        };
+        (Subject { state, plans }, step)
+    }
+
+    fn opened_by(&mut self, routes: Vec<String>) {
+        self.routes = routes;
+    }
+
+    fn due(&self, flap_hold: Duration) -> Option<DateTime<Utc>> {
+        match self.status {
+            IncidentStatus::Resolving => self.resolving_since.map(|s| expiry(s, flap_hold)),
+            _ => None,
+        }
+    }
+}
+
+impl SubjectState for NoState {
+    fn step(
+        previous: Option<Subject<Self>>,
+        _event: &GuardDutyEvent,
+        _alert: &Alert,
+        _pipeline: &Pipeline,
+        _now: DateTime<Utc>,
+    ) -> (Subject<Self>, Step) {
+        let step = Step {
+            lifecycle: Lifecycle::Other,
+            suppressed_since_last: 0,
+            outage_secs: None,
+            previous_band: None,
+            notified_at: None,
+        };
+        (
+            Subject {
+                state: NoState {},
+                plans: previous.map(|p| p.plans).unwrap_or_default(),
+            },
+            step,
+        )
+    }
+}

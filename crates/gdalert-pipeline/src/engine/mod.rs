@@ -1,0 +1,336 @@
+//! The pipeline: route, classify, dedupe, group, guard against storms,
+//! deliver, and tell the fallback destination when delivery failed.
+//!
+//! **One entry point per kind of run.** [`Pipeline::run_event`] handles one
+//! event end to end and [`Pipeline::run_digest`] sends what was held back;
+//! each returns a [`Report`]. The Lambda functions, `gdalert replay`,
+//! `gdalert redrive` and `gdalert test` all call these two and only map the
+//! report to metrics, exit codes and printing.
+//!
+//! ```text
+//! run_event: enrich (identity) ─► routes ─► decide (1 read, 1 atomic write) ─► send ─► complete claims
+//!                                                                                 └─► fallback notice on failure
+//! run_digest: due records ─► one digest per destination, resolved messages ─► send ─► clear what was delivered
+//! ```
+//!
+//! Modules: [`keys`] (every state key, one type), `decide` (the decision and
+//! its one write), `digest` (summaries), `deliver` (claims and sending),
+//! [`report`] (what a run did, in one vocabulary).
+//!
+//! **State calls per event**, counted at the DynamoDB API (D = destinations
+//! sent to): a new finding sent costs 2 + D (one `BatchGetItem`, one
+//! `TransactWriteItems` holding the decision and the claims, one `PutItem`
+//! per completed delivery) in 3 sequential round trips; the same event again
+//! costs 1; a suppressed count bump 2; a new finding of an open group 2.
+//!
+//! **Failure policy**: our own state must never cost an alert. If the store
+//! fails, the event is handled as if seen for the first time, delivered,
+//! marked "dedupe unavailable", and the report carries the store's error so
+//! the caller can log and count it.
+
+mod decide;
+mod deliver;
+mod digest;
+pub mod keys;
+pub mod report;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gdalert_event::GuardDutyEvent;
+use gdalert_pattern::ParsedEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{enrich, Alert, EnrichOptions};
+use crate::config::{Config, Destination, Route};
+use crate::lifecycle::Lifecycle;
+use crate::render::Payload;
+use crate::store::Store;
+
+pub use keys::StateKey;
+pub use report::{DeliveryReport, Report, Status};
+
+/// What the pipeline decides for one alert at one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Sent,
+    Suppressed,
+    Grouped,
+    Dropped,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Sent => "sent",
+            Decision::Suppressed => "suppressed",
+            Decision::Grouped => "grouped",
+            Decision::Dropped => "dropped",
+        }
+    }
+}
+
+/// The decision for one route and destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {
+    pub route: String,
+    pub destination: String,
+    pub decision: Decision,
+    pub reason: String,
+    /// Claim key that makes this delivery happen at most once.
+    pub key: String,
+}
+
+/// A destination gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    /// Worth retrying (5xx, timeout, connection refused, throttled).
+    pub retryable: bool,
+    pub message: String,
+}
+
+/// Delivers one payload to one destination; returns a receipt (message id...).
+///
+/// Implementations own their timeouts and retries; an error means the
+/// destination gave up for this attempt.
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync {
+    async fn send(
+        &self,
+        destination: &Destination,
+        alert: &Alert,
+        payload: &Payload,
+    ) -> Result<String, SendError>;
+}
+
+/// How a run delivers.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Names this run in delivery claims (function name and process id,
+    /// `gdalert-replay-<pid>`...).
+    pub owner: String,
+    /// Remote destinations are rendered, not contacted, and not recorded as
+    /// delivered (so a later real run still sends them). Local ones (`stdout`,
+    /// `file`) are delivered.
+    pub dry_run: bool,
+}
+
+impl RunOptions {
+    /// Real delivery, claims held by `owner`.
+    pub fn deliver(owner: impl Into<String>) -> RunOptions {
+        RunOptions {
+            owner: owner.into(),
+            dry_run: false,
+        }
+    }
+}
+
+/// Configuration plus the compiled route patterns.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub config: Config,
+    enrich: EnrichOptions,
+}
+
+/// How long a delivery claim holds off other runs.
+const LEASE: Duration = Duration::from_secs(120);
+/// Tries at a decision when concurrent runs keep changing its records.
+const MAX_ATTEMPTS: usize = 8;
+
+pub(crate) fn human(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+impl Pipeline {
+    pub fn new(config: Config) -> Pipeline {
+        let enrich = config.enrich_options();
+        Pipeline { config, enrich }
+    }
+
+    /// The routes an event takes, in file order: each matching route, up to
+    /// the first one without `continue`; the fallback route when none match.
+    pub fn routes_for(&self, node: &ParsedEvent<'_>) -> Vec<&Route> {
+        self.config.routes_for(node)
+    }
+
+    /// The key grouping `alert` on `route`: `group_by` over the event, or
+    /// finding type (detail-type), account and cluster (instance).
+    fn group_key(&self, route: &Route, alert: &Alert, event: &GuardDutyEvent) -> String {
+        if route.group_by.is_empty() {
+            let place = alert
+                .resource
+                .cluster
+                .as_deref()
+                .or(alert.resource.instance.as_deref())
+                .unwrap_or("-");
+            let what = alert.finding_type.as_deref().unwrap_or(&event.detail_type);
+            return format!("{what}|{}|{place}", alert.account_id);
+        }
+        route
+            .group_by
+            .iter()
+            .map(|(_, query)| {
+                jsonpath_rust::query::js_path_process(query, &event.raw)
+                    .map(|refs| {
+                        refs.into_iter()
+                            .map(|r| r.val().to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    fn decided(
+        &self,
+        route: &Route,
+        destination: &str,
+        alert: &Alert,
+        decision: Decision,
+        reason: String,
+    ) -> Decided {
+        Decided {
+            route: route.name.clone(),
+            destination: destination.to_string(),
+            decision,
+            reason,
+            key: self.delivery_key(&alert.event_id, route, destination),
+        }
+    }
+
+    /// Handles one event end to end: decides, delivers what was decided
+    /// (each delivery at most once), and sends the fallback notice if a
+    /// destination failed. Never fails: a store error makes it fail open
+    /// (see the module docs) and is reported in [`Report::store_error`].
+    pub async fn run_event(
+        &self,
+        store: &dyn Store,
+        sender: &dyn Sender,
+        event: &GuardDutyEvent,
+        node: &ParsedEvent<'_>,
+        now: DateTime<Utc>,
+        opts: &RunOptions,
+    ) -> Report {
+        let mut alert = enrich(event, Lifecycle::Other, &self.enrich);
+        let routes = self.routes_for(node);
+        let (items, replayed, store_error) = match self
+            .decide(store, event, &mut alert, &routes, now, opts)
+            .await
+        {
+            Ok(decisions) => (decisions.items, decisions.replayed, None),
+            Err(e) => (
+                self.fail_open(&mut alert, &routes, event, opts),
+                false,
+                Some(e),
+            ),
+        };
+        let deliveries = self.send_all(store, &alert, items, sender, now).await;
+        let mut report = Report {
+            alert,
+            deliveries,
+            replayed,
+            store_error,
+            fallback: None,
+        };
+        report.fallback = self
+            .notify_fallback(store, &report, sender, opts, now)
+            .await;
+        report
+    }
+
+    fn fail_open(
+        &self,
+        alert: &mut Alert,
+        routes: &[&Route],
+        event: &GuardDutyEvent,
+        opts: &RunOptions,
+    ) -> Vec<(Decided, deliver::Ticket)> {
+        alert.dedupe_unavailable = true;
+        alert.lifecycle = decide::stateless_lifecycle(event, alert);
+        if alert.lifecycle == Lifecycle::Archived {
+            alert.mark_archived();
+        }
+        let mut items = Vec::new();
+        for route in routes {
+            let (decision, reason) = gate(route, alert).unwrap_or((
+                Decision::Sent,
+                "state store unavailable: sent without dedupe".to_string(),
+            ));
+            for destination in &route.destinations {
+                let decided = self.decided(route, destination, alert, decision, reason.clone());
+                let ticket = self.unclaimed_ticket(&decided, opts);
+                items.push((decided, ticket));
+            }
+        }
+        items
+    }
+
+    /// Tells the fallback destination that others failed (once per event
+    /// and set of failed destinations).
+    async fn notify_fallback(
+        &self,
+        store: &dyn Store,
+        report: &Report,
+        sender: &dyn Sender,
+        opts: &RunOptions,
+        now: DateTime<Utc>,
+    ) -> Option<DeliveryReport> {
+        let fallback = self.config.settings.fallback_destination.as_deref()?;
+        let names: Vec<&str> = report
+            .failures()
+            .map(|d| d.destination.as_str())
+            .filter(|d| *d != fallback)
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let mut notice = report.alert.clone();
+        notice.title = format!(
+            "Delivery failed to {}: {}",
+            names.join(", "),
+            report.alert.title
+        );
+        notice.meaning = "gdalert could not deliver this alert; the event is kept for retry and the dead-letter queue.".into();
+        let key = StateKey::Delivery {
+            alert: format!(
+                "delivery-failed/{}/{}",
+                report.alert.event_id,
+                names.join(",")
+            ),
+            route: "delivery-failed".into(),
+            destination: fallback.to_string(),
+        };
+        let decided = Decided {
+            route: "delivery-failed".into(),
+            destination: fallback.to_string(),
+            decision: Decision::Sent,
+            reason: "a destination failed".into(),
+            key: key.to_string(),
+        };
+        let (mut reports, _) = self
+            .deliver_claimed(store, &notice, vec![decided], sender, opts, now)
+            .await;
+        reports.pop()
+    }
+}
+
+/// Route-level rules that need no state: archived and sample findings.
+fn gate(route: &Route, alert: &Alert) -> Option<(Decision, String)> {
+    if alert.archived && !route.archived {
+        return Some((
+            Decision::Dropped,
+            "archived finding; set `archived = true` on the route to receive these".into(),
+        ));
+    }
+    if alert.sample && !route.samples {
+        return Some((
+            Decision::Dropped,
+            "GuardDuty sample finding; set `samples = true` on the route to receive these".into(),
+        ));
+    }
+    None
+}
