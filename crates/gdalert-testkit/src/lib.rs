@@ -8,11 +8,13 @@
 
 pub mod aws;
 pub mod delivery;
+pub mod proxy;
 pub mod receiver;
 pub mod runtime_api;
 pub mod servers;
 
 pub use delivery::{deliveries, Delivery};
+pub use proxy::{silent_listener, CountingProxy};
 pub use receiver::{refused_base, Receiver, Reply, Request};
 pub use runtime_api::RuntimeApi;
 pub use servers::{fixture, moto_url, sdk_config, smtp_sink, unique};
