@@ -44,6 +44,16 @@ pub const STORE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest one DynamoDB operation may take, retries included.
 pub const STORE_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The IAM actions the event functions need on the state table
+/// (`TransactWriteItems` puts are authorised as `PutItem`). The digest also
+/// needs `dynamodb:Query` on the table's `due-index`. The template's policies
+/// are checked against these.
+pub const STATE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+];
+
 /// Largest `BatchGetItem` request DynamoDB accepts.
 const BATCH_GET_MAX: usize = 100;
 

@@ -457,3 +457,164 @@ fn an_event_no_route_takes_reaches_the_fallback_or_is_reported_unrouted() {
     assert_eq!(outcome.deliveries.len(), 1);
     assert_eq!(outcome.deliveries[0].route, "rest");
 }
+
+#[test]
+fn a_digest_that_fails_at_one_destination_stays_due_and_is_not_reposted_to_the_others() {
+    let run = Run::new(ROUTES);
+    let first = fixture("runtime-fargate-c2-high.json");
+    run.event(&first, t0());
+    let mut second = first.clone();
+    second["id"] = json!("grouped-event");
+    second["detail"]["id"] = json!("grouped-finding");
+    run.event(&second, t0() + Duration::minutes(2));
+    assert_eq!(run.sent(), 2);
+
+    run.sender.failing.lock().unwrap().push("pager".into());
+    let digests = run.digest(t0() + Duration::minutes(16)).unwrap();
+    let statuses: Vec<(String, Status)> = digests
+        .iter()
+        .flat_map(|r| {
+            r.deliveries
+                .iter()
+                .map(|d| (d.destination.clone(), d.status))
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("chat".to_string(), Status::Sent),
+            ("pager".to_string(), Status::Failed)
+        ]
+    );
+    assert_eq!(run.sent(), 3, "chat has its digest");
+
+    // The next run, pager back: pager gets the digest, chat is not posted again.
+    run.sender.failing.lock().unwrap().clear();
+    let digests = run.digest(t0() + Duration::minutes(17)).unwrap();
+    let statuses: Vec<(String, Status)> = digests
+        .iter()
+        .flat_map(|r| {
+            r.deliveries
+                .iter()
+                .map(|d| (d.destination.clone(), d.status))
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("chat".to_string(), Status::AlreadyDelivered),
+            ("pager".to_string(), Status::Sent)
+        ]
+    );
+    let sent = run.sender.sent.lock().unwrap();
+    assert_eq!(sent.iter().filter(|(d, _)| d == "chat").count(), 2);
+    assert_eq!(sent.iter().filter(|(d, _)| d == "pager").count(), 2);
+    drop(sent);
+    assert!(
+        run.digest(t0() + Duration::minutes(18)).unwrap().is_empty(),
+        "delivered everywhere: cleared"
+    );
+}
+
+#[test]
+fn a_held_resolved_message_stays_due_until_every_destination_has_it() {
+    let routes = ROUTES.replace(
+        "storm_threshold = 100",
+        "storm_threshold = 100\nflap_hold = \"10m\"",
+    );
+    let routes = routes.replace(
+        "destinations = [\"chat\"]",
+        "destinations = [\"chat\", \"pager\"]",
+    );
+    let run = Run::new(&routes);
+    let unhealthy = stamped(&fixture("runtime-protection-unhealthy-eks.real.json"), t0());
+    run.event(&unhealthy, t0());
+    let mut healthy = unhealthy.clone();
+    healthy["id"] = json!("healthy-1");
+    healthy["detail"]["currentStatus"] = json!("Healthy");
+    run.event(
+        &stamped(&healthy, t0() + Duration::minutes(5)),
+        t0() + Duration::minutes(5),
+    );
+    run.sender.failing.lock().unwrap().push("pager".into());
+    let due = run.digest(t0() + Duration::minutes(16)).unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(due[0].failures().count() == 1);
+    run.sender.failing.lock().unwrap().clear();
+    let due = run.digest(t0() + Duration::minutes(17)).unwrap();
+    assert_eq!(due.len(), 1, "still due after the failure");
+    let statuses: Vec<Status> = due[0].deliveries.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, vec![Status::AlreadyDelivered, Status::Sent]);
+    assert!(
+        run.digest(t0() + Duration::minutes(18)).unwrap().is_empty(),
+        "closed once delivered everywhere"
+    );
+}
+
+#[test]
+fn a_storm_of_many_types_gives_one_digest_per_destination_per_run() {
+    let routes = ROUTES
+        .replace("storm_threshold = 100", "storm_threshold = 20")
+        .replace("group_window = \"15m\"", "group_window = \"10m\"");
+    let run = Run::new(&routes);
+    let base = fixture("runtime-fargate-c2-high.json");
+    // 200 findings of 25 types on one cluster, one every 2 seconds (within
+    // one storm window).
+    for i in 0..200 {
+        let mut e = base.clone();
+        e["id"] = json!(format!("storm-event-{i}"));
+        e["detail"]["id"] = json!(format!("storm-finding-{i}"));
+        e["detail"]["type"] = json!(format!("Execution:Runtime/Storm{}", i % 25));
+        run.event(&e, t0() + Duration::seconds(2 * i));
+    }
+    let before = run.sent();
+    assert_eq!(before, 2 * 20, "the storm budget: 20 per destination");
+    let digests = run.digest(t0() + Duration::minutes(16)).unwrap();
+    assert_eq!(
+        digests.len(),
+        2,
+        "one digest per destination, not one per group"
+    );
+    for digest in &digests {
+        assert_eq!(
+            digest.alert.suppressed_since_last,
+            200 - 20,
+            "{}",
+            digest.alert.title
+        );
+    }
+    assert_eq!(run.sent(), before + 2);
+}
+
+#[test]
+fn an_archive_is_sent_at_once_as_an_archive_and_resolves_pagerduty() {
+    let routes = ROUTES.replace(
+        "destinations = [\"chat\", \"pager\"]",
+        "destinations = [\"chat\", \"pager\"]\narchived = true",
+    );
+    let run = Run::new(&routes);
+    let first = fixture("runtime-fargate-c2-high.json");
+    run.event(&first, t0());
+    let mut archived = first.clone();
+    archived["id"] = json!("archived-event");
+    archived["detail"]["service"]["archived"] = json!(true);
+    // Within the group window: still sent at once, not folded into a digest.
+    let (report, statuses) = run.event(&archived, t0() + Duration::minutes(3));
+    assert_eq!(report.alert.lifecycle, Lifecycle::Archived);
+    assert_eq!(statuses, vec![Status::Sent, Status::Sent]);
+    assert!(
+        report.alert.title.starts_with("Archived: "),
+        "{}",
+        report.alert.title
+    );
+    assert!(report.alert.triage.is_empty());
+    let pagerduty = Destination {
+        kind: gdalert_pipeline::DestinationKind::Pagerduty,
+        ..run.pipeline.config.destinations["pager"].clone()
+    };
+    let Payload::Json { body } = gdalert_pipeline::render(&report.alert, &pagerduty).unwrap()
+    else {
+        panic!("PagerDuty payloads are JSON");
+    };
+    assert_eq!(body["event_action"], "resolve", "{body}");
+}

@@ -250,3 +250,23 @@ Resources:
         .any(|(_, place, s)| !wildcard_allowed(&place) && s["Resource"] == "*");
     assert!(found);
 }
+
+#[test]
+fn every_function_may_make_the_state_calls_the_store_makes() {
+    let t = template("template.yaml");
+    let roles = ["FindingAlertsRole", "CoverageAlertsRole", "DigestRole"];
+    for role in roles {
+        let granted: Vec<String> = statements(&t)
+            .into_iter()
+            .filter(|(id, _, s)| id == role && s["Resource"].to_string().contains("StateTable"))
+            .flat_map(|(_, _, s)| as_list(&s["Action"]))
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        for action in gdalert_aws::dynamodb::STATE_ACTIONS {
+            assert!(
+                granted.iter().any(|g| g == action),
+                "{role} lacks {action} on the state table (granted: {granted:?})"
+            );
+        }
+    }
+}

@@ -162,3 +162,76 @@ async fn a_missing_variable_stops_init_and_names_it() {
     );
     assert!(text.contains("GDALERT_STATE_TABLE"), "{text}");
 }
+
+/// Runs the function with `GDALERT_STATE_TABLE=table`, DynamoDB at
+/// `dynamodb` (other AWS services on the local AWS API server) and a routes
+/// file sending to the log; invokes it once with a finding. Returns the
+/// answer and everything the function printed.
+async fn invoke_with_state(table: &str, dynamodb: &str) -> (Result<Value, Value>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        "[destinations.log]\nkind = \"stdout\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"log\"]\n",
+    )
+    .unwrap();
+    let api = RuntimeApi::start().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env("GDALERT_STATE_TABLE", table)
+        .env("GDALERT_ROUTES_FILE", &routes)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let event: Value = serde_json::from_str(&fixture("runtime-fargate-c2-high.json")).unwrap();
+    api.invoke("req-state", event);
+    // Lambda's timeout is 60 s: a silent store must not use it up.
+    let answers = tokio::time::timeout(Duration::from_secs(30), api.answers(1))
+        .await
+        .expect("no answer within 30 s: the handler hangs on a silent state store");
+    let mut child = child;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (answers[0].result.clone(), printed)
+}
+
+fn assert_failed_open_loudly(answer: &Result<Value, Value>, printed: &str) {
+    let answer = answer
+        .as_ref()
+        .unwrap_or_else(|e| panic!("the alert must go out without the store: {e}"));
+    assert_eq!(answer["deliveries"][0]["decision"], "sent", "{answer}");
+    let error_line = printed
+        .lines()
+        .find(|l| l.contains("state store unavailable"))
+        .unwrap_or_else(|| panic!("no log line names the store failure:\n{printed}"));
+    assert!(error_line.contains("\"level\":\"ERROR\""), "{error_line}");
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.contains("\"StoreUnavailable\":1")),
+        "no StoreUnavailable metric:\n{printed}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_state_store_fails_open_within_seconds_and_says_so() {
+    let silent = gdalert_testkit::silent_listener();
+    let (answer, printed) = invoke_with_state("gdalert-state", &silent).await;
+    assert_failed_open_loudly(&answer, &printed);
+}
+
+#[tokio::test]
+async fn a_missing_state_table_is_logged_at_error_and_counted() {
+    let (answer, printed) = invoke_with_state(&unique("no-such-table"), &moto_url()).await;
+    assert_failed_open_loudly(&answer, &printed);
+    assert!(
+        printed.contains("ResourceNotFound"),
+        "the cause is named:\n{printed}"
+    );
+}
