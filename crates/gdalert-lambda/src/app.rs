@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
 use gdalert_delivery::{CachedSecrets, HttpClient};
 use gdalert_event::{Detail, GuardDutyEvent};
-use gdalert_pipeline::config::expand_variables;
 use gdalert_pipeline::{Config, Pipeline, Report, RunOptions, Sender, Status, Store};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -68,45 +67,17 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Loads the routes: `GDALERT_ROUTES_FILE` or the built-in file, with
-/// `${VAR}` filled from the environment, validated.
+/// Loads the routes: `GDALERT_ROUTES_FILE` or the built-in file, patterns
+/// from `GDALERT_PATTERNS_DIR` over the built-in ones, `${VAR}` from the
+/// environment (the one loader: [`gdalert_pipeline::load`]).
 pub fn load_routes(env: &FunctionEnv) -> Result<Config, InitError> {
-    let vars = |n: &str| std::env::var(n).ok();
-    let (name, text, patterns) = match &env.routes_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| InitError::Routes(format!("cannot read {}: {e}", path.display())))?;
-            let dir = env
-                .patterns_dir
-                .clone()
-                .or_else(|| path.parent().map(|p| p.to_path_buf()));
-            let mut patterns = gdalert_shipped::pattern_map();
-            if let Some(dir) = dir.filter(|d| d.is_dir()) {
-                let entries = std::fs::read_dir(&dir).map_err(|e| {
-                    InitError::Routes(format!("cannot list {}: {e}", dir.display()))
-                })?;
-                for entry in entries.flatten() {
-                    let p = entry.path();
-                    if p.extension().is_some_and(|e| e == "json") {
-                        let text = std::fs::read_to_string(&p).map_err(|e| {
-                            InitError::Routes(format!("cannot read {}: {e}", p.display()))
-                        })?;
-                        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-                        patterns.insert(name.unwrap_or_default(), text);
-                    }
-                }
-            }
-            (path.display().to_string(), text, patterns)
-        }
-        None => (
-            "(built in) patterns/routes.toml".to_string(),
-            gdalert_shipped::ROUTES.1.to_string(),
-            gdalert_shipped::pattern_map(),
-        ),
+    let source = gdalert_pipeline::load::Source {
+        routes_file: env.routes_file.clone(),
+        patterns_dir: env.patterns_dir.clone(),
     };
-    let text =
-        expand_variables(&text, vars).map_err(|e| InitError::Routes(format!("{name}: {e}")))?;
-    Config::load(&name, &text, &patterns).map_err(|e| InitError::Routes(e.to_string()))
+    gdalert_pipeline::load::load(&source, gdalert_shipped::BUILTIN, |n| std::env::var(n).ok())
+        .map(|loaded| loaded.config)
+        .map_err(|e| InitError::Routes(e.to_string()))
 }
 
 impl App {

@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod config;
 pub mod engine;
 pub mod lifecycle;
+pub mod load;
 pub mod render;
 pub mod samples;
 pub mod severity;

@@ -45,3 +45,9 @@ pub fn pattern_map() -> std::collections::BTreeMap<String, String> {
         .map(|(n, t)| (n.to_string(), t.to_string()))
         .collect()
 }
+
+/// The built-in configuration, for `gdalert_pipeline::load::load`.
+pub const BUILTIN: gdalert_pipeline::load::Builtin = gdalert_pipeline::load::Builtin {
+    routes: ROUTES,
+    patterns: PATTERNS,
+};

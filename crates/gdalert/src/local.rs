@@ -2,69 +2,27 @@
 //! events from files, directories, JSON Lines or stdin, and the senders that
 //! need no network (`stdout`, `file`).
 
-use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use gdalert_pipeline::config::expand_variables;
-use gdalert_pipeline::{Alert, Config, Destination, DestinationKind, Payload, SendError, Sender};
+use gdalert_pipeline::{Alert, Destination, DestinationKind, Payload, SendError, Sender};
 
 use crate::embedded;
 
-/// Where the configuration came from, for messages.
-#[derive(Debug)]
-pub struct Loaded {
-    pub config: Config,
-    pub source: String,
-}
+pub use gdalert_pipeline::load::Loaded;
 
-/// Reads `DIR/routes.toml` and `DIR/*.json`; with no `dir`, `patterns/` if
-/// it exists here, else the configuration built into the binary.
+/// Loads `DIR/routes.toml` with `DIR/*.json` over the built-in patterns;
+/// with no `dir`, `patterns/` if it exists here, else the configuration
+/// built into the binary (the one loader: [`gdalert_pipeline::load`]).
 pub fn load_config(dir: Option<&Path>) -> Result<Loaded> {
-    let dir = match dir {
-        Some(dir) => Some(dir.to_path_buf()),
-        None => Some(PathBuf::from("patterns")).filter(|d| d.join("routes.toml").is_file()),
-    };
-    let Some(dir) = dir else {
-        let patterns: BTreeMap<String, String> = embedded::PATTERNS
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
-        let (name, text) = embedded::ROUTES;
-        let text = expand_variables(text, |n| std::env::var(n).ok()).map_err(anyhow::Error::msg)?;
-        let config = Config::load(&format!("(built in) patterns/{name}"), &text, &patterns)?;
-        return Ok(Loaded {
-            config,
-            source: "built-in patterns/routes.toml".into(),
-        });
-    };
-    let routes = dir.join("routes.toml");
-    let text = std::fs::read_to_string(&routes)
-        .with_context(|| format!("cannot read {}", routes.display()))?;
-    let mut patterns = BTreeMap::new();
-    for entry in
-        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            patterns.insert(name, text);
-        }
-    }
-    let text = expand_variables(&text, |n| std::env::var(n).ok())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", routes.display()))?;
-    let config = Config::load(&routes.display().to_string(), &text, &patterns)?;
-    Ok(Loaded {
-        config,
-        source: routes.display().to_string(),
-    })
+    let source = gdalert_pipeline::load::Source::cli(dir);
+    Ok(gdalert_pipeline::load::load(
+        &source,
+        embedded::BUILTIN,
+        |n| std::env::var(n).ok(),
+    )?)
 }
 
 /// One event's text and where it came from (`file:line`).

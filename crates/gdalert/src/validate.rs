@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use gdalert_pipeline::ConfigError;
+use gdalert_pipeline::load::LoadError;
 
 use crate::local;
 
@@ -31,15 +31,15 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
             );
             Ok(pattern_check)
         }
-        Err(e) => match e.downcast_ref::<ConfigError>() {
-            Some(config_error) => {
+        Err(e) => match e.downcast_ref::<LoadError>() {
+            Some(LoadError::Config(config_error)) => {
                 for problem in &config_error.problems {
                     eprintln!("{problem}");
                 }
                 eprintln!("{} problem(s) found", config_error.problems.len());
                 Ok(ExitCode::from(1))
             }
-            None => Err(e),
+            _ => Err(e),
         },
     }
 }
