@@ -22,7 +22,6 @@
 //! suppressed or dropped decisions writes nothing but its subject record.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gdalert_event::{Detail, GuardDutyEvent, ProtectionStatus};
@@ -31,20 +30,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 use crate::config::Route;
-use crate::lifecycle::{
-    classify_coverage, classify_finding, FindingState, IncidentState, IncidentStatus, Lifecycle,
-};
+use crate::lifecycle::{FindingState, IncidentState, Lifecycle};
 use crate::severity::Band;
 use crate::store::{expiry, Record, Store, StoreError, Versioned, Write};
 
 use super::deliver::{claim_record, claim_state, Ticket};
+use super::group::{self, GroupState};
 use super::keys::StateKey;
+use super::storm::{self, StormState};
+use super::subject::{NoState, Step, Subject, SubjectState};
 use super::{gate, human, Decided, Decision, Pipeline, RunOptions, MAX_ATTEMPTS};
 
 /// Plans kept per subject: enough for the retries of recent events.
 const MAX_PLANS: usize = 8;
-/// Titles kept for a digest.
-pub(super) const MAX_TITLES: usize = 20;
 
 /// What was decided for one event, kept so a retry gets the same answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,42 +52,6 @@ pub(super) struct Plan {
     pub suppressed_since_last: u64,
     pub outage_secs: Option<u64>,
     pub deliveries: Vec<Decided>,
-}
-
-/// A subject record: its lifecycle state and the plans of its last events.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Subject<T> {
-    #[serde(flatten)]
-    pub state: T,
-    #[serde(default)]
-    pub plans: Vec<Plan>,
-}
-
-/// The lifecycle state of an event that is neither a finding nor a coverage change.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(super) struct NoState {}
-
-/// A route's group window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct GroupState {
-    pub route: String,
-    pub window_end: DateTime<Utc>,
-    pub first_event: String,
-    pub first_title: String,
-    pub since: DateTime<Utc>,
-    pub suppressed: u64,
-    pub titles: Vec<String>,
-}
-
-/// A destination's alerts within one storm window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct StormState {
-    pub destination: String,
-    pub window_start: DateTime<Utc>,
-    pub window_end: DateTime<Utc>,
-    pub sent: u64,
-    pub held: u64,
-    pub titles: Vec<String>,
 }
 
 /// The decisions for one event, each with where its delivery stands.
@@ -120,17 +82,6 @@ pub(super) fn record<T: Serialize>(
         expires_at,
         due_at,
     })
-}
-
-/// When a coverage change happened: GuardDuty's `lastUpdatedAt`, else the
-/// envelope's `time`, else `now`. Outage durations come from these, so a
-/// late retry or a redrive measures the outage, not the delay.
-pub(super) fn event_time(event: &GuardDutyEvent, now: DateTime<Utc>) -> DateTime<Utc> {
-    let updated = match &event.detail {
-        Detail::Coverage(c) => c.last_updated_at.map(|t| t.0),
-        _ => None,
-    };
-    updated.or(event.time.map(|t| t.0)).unwrap_or(now)
 }
 
 /// The lifecycle of an event when no state can be read.
@@ -416,7 +367,7 @@ impl Pipeline {
                                 storms.entry(s).or_insert((read, false))
                             }
                         };
-                        self.storm_step(entry, destination, alert, now)
+                        storm::step(&self.config.settings, entry, destination, alert, now)
                             .unwrap_or((decision, reason.clone()))
                     }
                     _ => (decision, reason.clone()),
@@ -584,253 +535,7 @@ impl Pipeline {
             | Lifecycle::Sample
             | Lifecycle::Opened
             | Lifecycle::Other
-            | Lifecycle::Digest => self.group_step(route, alert, group, now),
+            | Lifecycle::Digest => group::step(route, alert, group, now),
         }
-    }
-
-    fn group_step(
-        &self,
-        route: &Route,
-        alert: &mut Alert,
-        (state, changed): &mut (Option<GroupState>, bool),
-        now: DateTime<Utc>,
-    ) -> (Decision, String) {
-        let window = route.group_window;
-        match state {
-            Some(s) if s.first_event == alert.event_id => {}
-            Some(s) if now < s.window_end => {
-                s.suppressed += 1;
-                if s.titles.len() < MAX_TITLES {
-                    s.titles.push(alert.title.clone());
-                }
-                *changed = true;
-                return (
-                    Decision::Grouped,
-                    format!(
-                        "same group as an alert sent less than {} ago; counted for the digest",
-                        human(window)
-                    ),
-                );
-            }
-            previous => {
-                let carried = previous.as_ref().map_or(0, |p| p.suppressed);
-                alert.suppressed_since_last += carried;
-                *previous = Some(GroupState {
-                    route: route.name.clone(),
-                    window_end: expiry(now, window),
-                    first_event: alert.event_id.clone(),
-                    first_title: alert.title.clone(),
-                    since: now,
-                    suppressed: 0,
-                    titles: Vec::new(),
-                });
-                *changed = true;
-            }
-        }
-        (
-            Decision::Sent,
-            format!("{} alert", alert.lifecycle.as_str()),
-        )
-    }
-
-    /// Counts one alert against `destination`'s storm budget; `Some` when it
-    /// is held instead.
-    fn storm_step(
-        &self,
-        (state, changed): &mut (Option<StormState>, bool),
-        destination: &str,
-        alert: &Alert,
-        now: DateTime<Utc>,
-    ) -> Option<(Decision, String)> {
-        let settings = &self.config.settings;
-        let window = settings.storm_window.as_secs().max(1) as i64;
-        let start = now.timestamp().div_euclid(window) * window;
-        let window_start = DateTime::from_timestamp(start, 0).unwrap_or(now);
-        let threshold = u64::from(settings.storm_threshold);
-        let s = state.get_or_insert_with(|| StormState {
-            destination: destination.to_string(),
-            window_start,
-            window_end: expiry(window_start, settings.storm_window),
-            sent: 0,
-            held: 0,
-            titles: Vec::new(),
-        });
-        *changed = true;
-        if s.sent < threshold {
-            s.sent += 1;
-            return None;
-        }
-        s.held += 1;
-        if s.titles.len() < MAX_TITLES {
-            s.titles.push(alert.title.clone());
-        }
-        Some((
-            Decision::Grouped,
-            format!(
-                "storm guard: more than {threshold} alerts to {destination:?} within {}; summarised in the digest",
-                human(settings.storm_window)
-            ),
-        ))
-    }
-}
-
-/// What the lifecycle step decided, for the route decisions.
-#[derive(Debug, Clone)]
-pub(super) struct Step {
-    pub lifecycle: Lifecycle,
-    pub suppressed_since_last: u64,
-    pub outage_secs: Option<u64>,
-    pub previous_band: Option<Band>,
-    pub notified_at: Option<DateTime<Utc>>,
-}
-
-/// The lifecycle state of one kind of subject.
-pub(super) trait SubjectState: Serialize + DeserializeOwned + Sized {
-    /// Classifies the event against the state read; returns the subject to write.
-    fn step(
-        previous: Option<Subject<Self>>,
-        event: &GuardDutyEvent,
-        alert: &Alert,
-        pipeline: &Pipeline,
-        now: DateTime<Utc>,
-    ) -> (Subject<Self>, Step);
-
-    /// Updates the state once the route decisions are known.
-    fn after_decisions(&mut self, _any_sent: bool, _updates_suppressed: bool, _now: DateTime<Utc>) {
-    }
-
-    /// Remembers the routes an opening alert took (the resolved message follows them).
-    fn opened_by(&mut self, _routes: Vec<String>) {}
-
-    /// When the digest must visit this record.
-    fn due(&self, _flap_hold: Duration) -> Option<DateTime<Utc>> {
-        None
-    }
-}
-
-impl SubjectState for FindingState {
-    fn step(
-        previous: Option<Subject<Self>>,
-        event: &GuardDutyEvent,
-        alert: &Alert,
-        _pipeline: &Pipeline,
-        _now: DateTime<Utc>,
-    ) -> (Subject<Self>, Step) {
-        let count = event.finding().and_then(|f| f.service.count).unwrap_or(1);
-        let prev_state = previous.as_ref().map(|p| &p.state);
-        let (lifecycle, next) = classify_finding(
-            prev_state,
-            &event.id,
-            count,
-            alert.band,
-            alert.archived,
-            alert.sample,
-        );
-        let step = Step {
-            lifecycle,
-            suppressed_since_last: prev_state.map_or(0, |p| p.suppressed_updates),
-            outage_secs: None,
-            previous_band: prev_state.map(|p| p.band),
-            notified_at: prev_state.and_then(|p| p.notified_at),
-        };
-        let plans = previous.map(|p| p.plans).unwrap_or_default();
-        (Subject { state: next, plans }, step)
-    }
-
-    fn after_decisions(&mut self, any_sent: bool, updates_suppressed: bool, now: DateTime<Utc>) {
-        if any_sent {
-            self.notified_at = Some(now);
-            self.suppressed_updates = 0;
-        } else if updates_suppressed {
-            self.suppressed_updates += 1;
-        }
-    }
-}
-
-impl SubjectState for IncidentState {
-    fn step(
-        previous: Option<Subject<Self>>,
-        event: &GuardDutyEvent,
-        alert: &Alert,
-        pipeline: &Pipeline,
-        now: DateTime<Utc>,
-    ) -> (Subject<Self>, Step) {
-        let healthy = matches!(&event.detail, Detail::Coverage(c) if c.current_status == ProtectionStatus::Healthy);
-        let at = event_time(event, now);
-        let hold = pipeline.config.settings.flap_hold;
-        let prev_state = previous.as_ref().map(|p| &p.state);
-        let (lifecycle, next) = classify_coverage(prev_state, &event.id, healthy, hold, at);
-        let mut step = Step {
-            lifecycle,
-            suppressed_since_last: 0,
-            outage_secs: None,
-            previous_band: None,
-            notified_at: None,
-        };
-        let plans = previous
-            .as_ref()
-            .map(|p| p.plans.clone())
-            .unwrap_or_default();
-        let state = match next {
-            Some(mut next) => {
-                if lifecycle == Lifecycle::Opened {
-                    next.opening = serde_json::to_value(alert).ok();
-                }
-                if lifecycle == Lifecycle::Resolved {
-                    step.outage_secs = (at - next.opened_at).to_std().ok().map(|d| d.as_secs());
-                }
-                next
-            }
-            // Nothing to change (a Healthy for a resource never seen): keep
-            // what was there, or remember the event so its retry is answered.
-            None => previous.map(|p| p.state).unwrap_or(IncidentState {
-                status: IncidentStatus::Closed,
-                opened_at: at,
-                resolving_since: None,
-                repeats: 0,
-                flaps: 0,
-                last_event: event.id.clone(),
-                last_lifecycle: lifecycle,
-                routes: Vec::new(),
-                opening: None,
-            }),
-        };
-        (Subject { state, plans }, step)
-    }
-
-    fn opened_by(&mut self, routes: Vec<String>) {
-        self.routes = routes;
-    }
-
-    fn due(&self, flap_hold: Duration) -> Option<DateTime<Utc>> {
-        match self.status {
-            IncidentStatus::Resolving => self.resolving_since.map(|s| expiry(s, flap_hold)),
-            _ => None,
-        }
-    }
-}
-
-impl SubjectState for NoState {
-    fn step(
-        previous: Option<Subject<Self>>,
-        _event: &GuardDutyEvent,
-        _alert: &Alert,
-        _pipeline: &Pipeline,
-        _now: DateTime<Utc>,
-    ) -> (Subject<Self>, Step) {
-        let step = Step {
-            lifecycle: Lifecycle::Other,
-            suppressed_since_last: 0,
-            outage_secs: None,
-            previous_band: None,
-            notified_at: None,
-        };
-        (
-            Subject {
-                state: NoState {},
-                plans: previous.map(|p| p.plans).unwrap_or_default(),
-            },
-            step,
-        )
     }
 }

@@ -23,8 +23,11 @@ use crate::lifecycle::{IncidentState, IncidentStatus, Lifecycle};
 use crate::severity::Band;
 use crate::store::{Store, StoreError, Versioned};
 
-use super::decide::{parse, GroupState, StormState, Subject, MAX_TITLES};
+use super::decide::parse;
+use super::group::{GroupState, MAX_TITLES};
 use super::report::{Report, Status};
+use super::storm::StormState;
+use super::subject::Subject;
 use super::{human, Decided, Decision, Pipeline, RunOptions, Sender, StateKey, MAX_ATTEMPTS};
 
 /// One held summary and the destinations it goes to.

@@ -31,8 +31,11 @@
 mod decide;
 mod deliver;
 mod digest;
+mod group;
 pub mod keys;
 pub mod report;
+mod storm;
+mod subject;
 
 use std::time::Duration;
 
