@@ -270,3 +270,37 @@ fn render_prints_the_exact_payload_for_a_destination() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no destination \"nope\""));
 }
+
+#[test]
+fn replay_flush_sends_the_digest_of_what_a_group_held() {
+    // Regression: --flush used a far-future instant at which every record had
+    // expired, so grouped alerts vanished from the replay.
+    let first: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/events/runtime-fargate-c2-high.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut second = first.clone();
+    second["id"] = serde_json::json!("held-by-the-group");
+    second["detail"]["id"] = serde_json::json!("another-finding-same-group");
+    let lines = format!("{first}\n{second}\n");
+    let run = |flush: bool| {
+        let mut args = vec!["replay", "--fresh", "--format", "json", "-"];
+        if flush {
+            args.push("--flush");
+        }
+        let o = gdalert_in(&root(), &args, Some(&lines));
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let without = run(false);
+    assert!(without.iter().any(|r| r["decision"] == "grouped"));
+    assert!(!without.iter().any(|r| r["route"] == "digest"));
+    let with = run(true);
+    let digest: Vec<_> = with.iter().filter(|r| r["route"] == "digest").collect();
+    assert_eq!(digest.len(), 1, "{with:?}");
+    assert_eq!(digest[0]["decision"], "sent");
+}
