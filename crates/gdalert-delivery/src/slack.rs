@@ -86,7 +86,7 @@ impl SlackClient {
         };
         let token = self.http.secret(token).await?;
         let opens = matches!(
-            alert.lifecycle,
+            alert.verdict.lifecycle,
             Lifecycle::New | Lifecycle::Opened | Lifecycle::Sample
         );
         let thread = if opens {
@@ -99,7 +99,10 @@ impl SlackClient {
         if let Some(ts) = &thread {
             message["thread_ts"] = json!(ts);
             // Escalations and resolutions also show in the channel.
-            if matches!(alert.lifecycle, Lifecycle::Escalation | Lifecycle::Resolved) {
+            if matches!(
+                alert.verdict.lifecycle,
+                Lifecycle::Escalation | Lifecycle::Resolved
+            ) {
                 message["reply_broadcast"] = json!(true);
             }
         }

@@ -265,7 +265,11 @@ impl App {
                 }
                 Status::DryRun => {}
                 other => {
-                    let reason = format!("{}/{}", other.as_str(), report.alert.lifecycle.as_str());
+                    let reason = format!(
+                        "{}/{}",
+                        other.as_str(),
+                        report.alert.verdict.lifecycle.as_str()
+                    );
                     metrics.add("Suppressed", Some(("Reason", &reason)), 1.0);
                 }
             }
@@ -281,7 +285,7 @@ impl App {
             return Ok(json!({
                 "event_id": report.alert.event_id,
                 "dedupe_key": report.alert.dedupe_key,
-                "lifecycle": report.alert.lifecycle.as_str(),
+                "lifecycle": report.alert.verdict.lifecycle.as_str(),
                 "deliveries": rows,
             }));
         }

@@ -73,7 +73,9 @@ pub struct ResourceSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Alert {
     pub kind: AlertKind,
-    pub lifecycle: Lifecycle,
+    /// What the pipeline decided about this alert (the rest is what it says).
+    #[serde(flatten)]
+    pub verdict: Verdict,
     pub event_id: String,
     pub finding_id: Option<String>,
     /// Identity used for dedupe (`account/region/finding id` or the coverage resource).
@@ -99,12 +101,6 @@ pub struct Alert {
     pub sample: bool,
     pub archived: bool,
     pub coverage_issues: Vec<CoverageIssue>,
-    /// For a resolved coverage incident: how long coverage was lost.
-    pub outage_secs: Option<u64>,
-    /// Alerts held back since the last message of this group.
-    pub suppressed_since_last: u64,
-    /// The state store could not be read: this alert may be a repeat.
-    pub dedupe_unavailable: bool,
     /// For a digest: titles of the alerts held back (at most 20).
     #[serde(default)]
     pub held_titles: Vec<String>,
@@ -115,7 +111,7 @@ impl Alert {
     pub fn summary(id: &str, title: String, meaning: String) -> Alert {
         Alert {
             kind: AlertKind::Other,
-            lifecycle: Lifecycle::Other,
+            verdict: Verdict::new(Lifecycle::Other),
             event_id: id.to_string(),
             finding_id: None,
             dedupe_key: id.to_string(),
@@ -140,23 +136,48 @@ impl Alert {
             sample: false,
             archived: false,
             coverage_issues: Vec::new(),
-            outage_secs: None,
-            suppressed_since_last: 0,
-            dedupe_unavailable: false,
             held_titles: Vec::new(),
         }
     }
 
-    /// Turns the alert into the notice that GuardDuty archived its finding:
-    /// the title says so and the triage steps go (nobody needs to act). A
-    /// PagerDuty destination resolves the incident for it.
-    pub fn mark_archived(&mut self) {
-        self.lifecycle = Lifecycle::Archived;
-        if !self.title.starts_with("Archived: ") {
-            self.title = format!("Archived: {}", self.title);
+    /// The alert as sent: what it says, with what the pipeline decided. The
+    /// one place a decision changes what an alert says: an archived finding
+    /// is titled as such and loses its triage steps (nobody needs to act).
+    pub fn decided(mut self, verdict: Verdict) -> Alert {
+        if verdict.lifecycle == Lifecycle::Archived && self.kind == AlertKind::Finding {
+            if !self.title.starts_with("Archived: ") {
+                self.title = format!("Archived: {}", self.title);
+            }
+            self.meaning = "GuardDuty archived this finding (by hand or by a suppression rule); no action is needed unless that was a mistake.".into();
+            self.triage.clear();
         }
-        self.meaning = "GuardDuty archived this finding (by hand or by a suppression rule); no action is needed unless that was a mistake.".into();
-        self.triage.clear();
+        self.verdict = verdict;
+        self
+    }
+}
+
+/// What the pipeline decided about an alert, kept apart from what the alert
+/// says: [`enrich`] builds the second from the event, the engine decides the
+/// first, and [`Alert::decided`] puts them together once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub lifecycle: Lifecycle,
+    /// Alerts held back since the last message (count bumps, a group's alerts).
+    pub suppressed_since_last: u64,
+    /// For a resolved coverage incident: how long coverage was lost.
+    pub outage_secs: Option<u64>,
+    /// The state store could not be used: this alert may be a repeat.
+    pub dedupe_unavailable: bool,
+}
+
+impl Verdict {
+    pub fn new(lifecycle: Lifecycle) -> Verdict {
+        Verdict {
+            lifecycle,
+            suppressed_since_last: 0,
+            outage_secs: None,
+            dedupe_unavailable: false,
+        }
     }
 }
 
@@ -209,7 +230,7 @@ fn text_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
 pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOptions) -> Alert {
     let mut alert = Alert {
         kind: AlertKind::Other,
-        lifecycle,
+        verdict: Verdict::new(lifecycle),
         event_id: event.id.clone(),
         finding_id: None,
         dedupe_key: format!("event/{}", event.id),
@@ -234,9 +255,6 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
         sample: false,
         archived: false,
         coverage_issues: Vec::new(),
-        outage_secs: None,
-        suppressed_since_last: 0,
-        dedupe_unavailable: false,
         held_titles: Vec::new(),
     };
     match &event.detail {

@@ -22,7 +22,7 @@ pub mod samples;
 pub mod severity;
 pub mod store;
 
-pub use alert::{Alert, AlertKind, Band};
+pub use alert::{Alert, AlertKind, Band, Verdict};
 pub use config::{Config, ConfigError, Destination, DestinationKind};
 pub use engine::{
     Decided, Decision, DeliveryReport, Pipeline, Report, RunOptions, SendError, Sender, Status,

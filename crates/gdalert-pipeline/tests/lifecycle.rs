@@ -195,14 +195,14 @@ fn a_count_bump_alone_is_suppressed_and_an_escalation_is_sent() {
     let run = Run::new(ROUTES);
     let first = fixture("runtime-fargate-docker-socket-medium.json");
     let (outcome, _) = run.event(&first, t0());
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::New);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::New);
     assert_eq!(run.sent(), 2);
 
     let (outcome, _) = run.event(
         &republished(&first, "bump-1", 5, 5.0),
         t0() + Duration::minutes(15),
     );
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Update);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Update);
     assert!(
         decisions(&outcome)
             .iter()
@@ -215,7 +215,7 @@ fn a_count_bump_alone_is_suppressed_and_an_escalation_is_sent() {
         &republished(&first, "bump-2", 9, 8.0),
         t0() + Duration::minutes(30),
     );
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Escalation);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Escalation);
     assert!(decisions(&outcome)
         .iter()
         .all(|(_, d)| *d == Decision::Sent));
@@ -226,7 +226,7 @@ fn a_count_bump_alone_is_suppressed_and_an_escalation_is_sent() {
         outcome.deliveries[0].reason
     );
     // The held-back update is reported in the next message.
-    assert_eq!(outcome.alert.suppressed_since_last, 1);
+    assert_eq!(outcome.alert.verdict.suppressed_since_last, 1);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn an_update_is_sent_again_after_the_repeat_interval() {
         &republished(&first, "later", 40, 8.0),
         t0() + Duration::hours(25),
     );
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Update);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Update);
     assert!(
         decisions(&outcome)
             .iter()
@@ -252,12 +252,12 @@ fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_durati
     let run = Run::new(ROUTES);
     let mut unhealthy = stamped(&fixture("runtime-protection-unhealthy-eks.real.json"), t0());
     let (outcome, _) = run.event(&unhealthy, t0());
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Opened);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Opened);
     assert_eq!(run.sent(), 1);
 
     unhealthy["id"] = json!("unhealthy-again");
     let (outcome, _) = run.event(&unhealthy, t0() + Duration::minutes(30));
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Repeat);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Repeat);
     assert_eq!(
         decisions(&outcome),
         vec![("chat".to_string(), Decision::Suppressed)]
@@ -272,8 +272,8 @@ fn unhealthy_then_healthy_gives_an_alert_then_a_resolved_message_with_the_durati
     // later still (a late retry, a redrive): the outage is 90 minutes.
     let healthy = stamped(&healthy, t0() + Duration::minutes(90));
     let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(210));
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolved);
-    assert_eq!(outcome.alert.outage_secs, Some(90 * 60));
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Resolved);
+    assert_eq!(outcome.alert.verdict.outage_secs, Some(90 * 60));
     assert_eq!(run.sent(), 2);
     let sent = run.sender.sent.lock().unwrap();
     assert!(
@@ -300,7 +300,7 @@ fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
     healthy["detail"]["currentStatus"] = json!("Healthy");
     let healthy = stamped(&healthy, t0() + Duration::minutes(20));
     let (outcome, _) = run.event(&healthy, t0() + Duration::minutes(20));
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Resolving);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Resolving);
     assert_eq!(
         decisions(&outcome),
         vec![("chat".to_string(), Decision::Grouped)]
@@ -311,8 +311,8 @@ fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
     );
     let due = run.digest(t0() + Duration::minutes(31)).unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].alert.lifecycle, Lifecycle::Resolved);
-    assert_eq!(due[0].alert.outage_secs, Some(20 * 60));
+    assert_eq!(due[0].alert.verdict.lifecycle, Lifecycle::Resolved);
+    assert_eq!(due[0].alert.verdict.outage_secs, Some(20 * 60));
     assert!(
         run.digest(t0() + Duration::minutes(40)).unwrap().is_empty(),
         "sent once"
@@ -323,7 +323,7 @@ fn the_flap_hold_sends_one_resolved_message_from_the_digest() {
 fn sample_and_archived_findings_follow_the_defaults() {
     let run = Run::new(ROUTES);
     let (outcome, _) = run.event(&fixture("runtime-eks-new-binary-low-sample.json"), t0());
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Sample);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Sample);
     assert!(decisions(&outcome)
         .iter()
         .all(|(_, d)| *d == Decision::Dropped));
@@ -332,7 +332,7 @@ fn sample_and_archived_findings_follow_the_defaults() {
     let mut archived = fixture("runtime-fargate-c2-high.json");
     archived["detail"]["service"]["archived"] = json!(true);
     let (outcome, _) = run.event(&archived, t0());
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::Archived);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::Archived);
     assert!(decisions(&outcome)
         .iter()
         .all(|(_, d)| *d == Decision::Dropped));
@@ -356,7 +356,7 @@ fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
     second["id"] = json!("other-event");
     second["detail"]["id"] = json!("another-finding-same-type-same-cluster");
     let (outcome, _) = run.event(&second, t0() + Duration::minutes(2));
-    assert_eq!(outcome.alert.lifecycle, Lifecycle::New);
+    assert_eq!(outcome.alert.verdict.lifecycle, Lifecycle::New);
     assert!(
         decisions(&outcome)
             .iter()
@@ -368,7 +368,7 @@ fn later_findings_of_a_group_are_held_and_counted_for_the_digest() {
     let digests = run.digest(t0() + Duration::minutes(16)).unwrap();
     assert_eq!(digests.len(), 2, "one digest per destination");
     for digest in &digests {
-        assert_eq!(digest.alert.suppressed_since_last, 1);
+        assert_eq!(digest.alert.verdict.suppressed_since_last, 1);
         assert!(
             digest.alert.title.starts_with("1 more alert(s) like:"),
             "{}",
@@ -400,7 +400,7 @@ fn the_storm_guard_switches_a_destination_to_a_digest() {
         .filter(|o| o.alert.title.starts_with("Alert storm"))
         .collect();
     assert_eq!(storm.len(), 2, "one storm digest per destination");
-    assert_eq!(storm[0].alert.suppressed_since_last, 3);
+    assert_eq!(storm[0].alert.verdict.suppressed_since_last, 3);
 }
 
 #[test]
@@ -430,7 +430,7 @@ fn a_store_outage_delivers_anyway_and_says_dedupe_is_unavailable() {
     let run = Run::new(ROUTES);
     run.store.set_down(true);
     let (outcome, deliveries) = run.event(&fixture("runtime-fargate-c2-high.json"), t0());
-    assert!(outcome.alert.dedupe_unavailable);
+    assert!(outcome.alert.verdict.dedupe_unavailable);
     assert!(
         deliveries.iter().all(|d| *d == Status::Sent),
         "{deliveries:?}"
@@ -442,7 +442,7 @@ fn a_store_outage_delivers_anyway_and_says_dedupe_is_unavailable() {
         .lock()
         .unwrap()
         .iter()
-        .all(|(_, a)| a.dedupe_unavailable));
+        .all(|(_, a)| a.verdict.dedupe_unavailable));
 }
 
 #[test]
@@ -577,7 +577,7 @@ fn a_storm_of_many_types_gives_one_digest_per_destination_per_run() {
     );
     for digest in &digests {
         assert_eq!(
-            digest.alert.suppressed_since_last,
+            digest.alert.verdict.suppressed_since_last,
             200 - 20,
             "{}",
             digest.alert.title
@@ -600,7 +600,7 @@ fn an_archive_is_sent_at_once_as_an_archive_and_resolves_pagerduty() {
     archived["detail"]["service"]["archived"] = json!(true);
     // Within the group window: still sent at once, not folded into a digest.
     let (report, statuses) = run.event(&archived, t0() + Duration::minutes(3));
-    assert_eq!(report.alert.lifecycle, Lifecycle::Archived);
+    assert_eq!(report.alert.verdict.lifecycle, Lifecycle::Archived);
     assert_eq!(statuses, vec![Status::Sent, Status::Sent]);
     assert!(
         report.alert.title.starts_with("Archived: "),

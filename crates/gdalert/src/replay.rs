@@ -120,7 +120,7 @@ impl Printer<'_> {
             self.out,
             "── {}{finding} · {}",
             outcome.alert.event_id,
-            outcome.alert.lifecycle.as_str()
+            outcome.alert.verdict.lifecycle.as_str()
         )
     }
 
@@ -139,7 +139,7 @@ impl Printer<'_> {
                 let line = json!({
                     "event_id": outcome.alert.event_id,
                     "finding_id": outcome.alert.finding_id,
-                    "lifecycle": outcome.alert.lifecycle.as_str(),
+                    "lifecycle": outcome.alert.verdict.lifecycle.as_str(),
                     "route": route,
                     "destination": destination,
                     "decision": decision,

@@ -218,7 +218,7 @@ async fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
                 step.event,
                 step.expect,
                 got,
-                outcome.alert.lifecycle.as_str(),
+                outcome.alert.verdict.lifecycle.as_str(),
                 reasons
             );
         }

@@ -28,7 +28,7 @@ use gdalert_event::{Detail, GuardDutyEvent, ProtectionStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Verdict};
 use crate::config::Route;
 use crate::lifecycle::{FindingState, IncidentState, Lifecycle};
 use crate::severity::Band;
@@ -184,11 +184,13 @@ impl Pipeline {
 
     /// Decides `event` (see the module docs). Fails only when the store does;
     /// the caller then fails open.
+    #[allow(clippy::too_many_arguments)] // the event, its two halves, and the run's context
     pub(super) async fn decide(
         &self,
         store: &dyn Store,
         event: &GuardDutyEvent,
-        alert: &mut Alert,
+        alert: &Alert,
+        verdict: &mut Verdict,
         routes: &[&Route],
         now: DateTime<Utc>,
         opts: &RunOptions,
@@ -198,7 +200,7 @@ impl Pipeline {
         let open: Vec<bool> = gates.iter().map(Option::is_none).collect();
         if !open.iter().any(|o| *o) {
             // Nothing to remember: every route turns this event away.
-            alert.lifecycle = stateless_lifecycle(event, alert);
+            verdict.lifecycle = stateless_lifecycle(event, alert);
             let items = self.gated_items(alert, routes, &gates);
             return Ok(Decisions {
                 items,
@@ -215,13 +217,13 @@ impl Pipeline {
             };
             let attempt = match &event.detail {
                 Detail::Finding(_) => self.attempt::<FindingState>(
-                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
                 )?,
                 Detail::Coverage(_) => self.attempt::<IncidentState>(
-                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
                 )?,
                 Detail::Other => self.attempt::<NoState>(
-                    event, alert, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
                 )?,
             };
             let (items, replayed, claim_slots) = attempt;
@@ -270,7 +272,8 @@ impl Pipeline {
     fn attempt<T>(
         &self,
         event: &GuardDutyEvent,
-        alert: &mut Alert,
+        alert: &Alert,
+        verdict: &mut Verdict,
         routes: &[&Route],
         gates: &[Option<(Decision, String)>],
         layout: &Layout,
@@ -295,9 +298,9 @@ impl Pipeline {
             .as_ref()
             .and_then(|s| s.plans.iter().find(|p| p.event == event.id))
         {
-            alert.lifecycle = plan.lifecycle;
-            alert.suppressed_since_last = plan.suppressed_since_last;
-            alert.outage_secs = plan.outage_secs;
+            verdict.lifecycle = plan.lifecycle;
+            verdict.suppressed_since_last = plan.suppressed_since_last;
+            verdict.outage_secs = plan.outage_secs;
             let mut items = Vec::new();
             for decided in &plan.deliveries {
                 let ticket = self.ticket(
@@ -316,13 +319,10 @@ impl Pipeline {
         }
 
         let (mut subject, step) = T::step(subject, event, alert, self, now);
-        alert.lifecycle = step.lifecycle;
-        alert.suppressed_since_last = step.suppressed_since_last;
-        alert.outage_secs = step.outage_secs;
-        if alert.lifecycle == Lifecycle::Archived {
-            alert.mark_archived();
-        }
-        if alert.lifecycle == Lifecycle::Opened {
+        verdict.lifecycle = step.lifecycle;
+        verdict.suppressed_since_last = step.suppressed_since_last;
+        verdict.outage_secs = step.outage_secs;
+        if verdict.lifecycle == Lifecycle::Opened {
             let names: Vec<String> = routes.iter().map(|r| r.name.clone()).collect();
             subject.state.opened_by(names);
         }
@@ -347,11 +347,11 @@ impl Pipeline {
                             groups.entry(g).or_insert((read, false))
                         }
                     };
-                    self.route_decision(route, alert, &step, entry, now)
+                    self.route_decision(route, alert, verdict, &step, entry, now)
                 }
                 (None, None) => (Decision::Dropped, String::new()),
             };
-            if decision == Decision::Suppressed && alert.lifecycle == Lifecycle::Update {
+            if decision == Decision::Suppressed && verdict.lifecycle == Lifecycle::Update {
                 updates_suppressed = true;
             }
             for (d, destination) in route.destinations.iter().enumerate() {
@@ -397,9 +397,9 @@ impl Pipeline {
             .after_decisions(any_sent, updates_suppressed, now);
         subject.plans.push(Plan {
             event: event.id.clone(),
-            lifecycle: alert.lifecycle,
-            suppressed_since_last: alert.suppressed_since_last,
-            outage_secs: alert.outage_secs,
+            lifecycle: verdict.lifecycle,
+            suppressed_since_last: verdict.suppressed_since_last,
+            outage_secs: verdict.outage_secs,
             deliveries: items.iter().map(|(d, _)| d.clone()).collect(),
         });
         if subject.plans.len() > MAX_PLANS {
@@ -485,13 +485,14 @@ impl Pipeline {
     fn route_decision(
         &self,
         route: &Route,
-        alert: &mut Alert,
+        alert: &Alert,
+        verdict: &mut Verdict,
         step: &Step,
         group: &mut (Option<GroupState>, bool),
         now: DateTime<Utc>,
     ) -> (Decision, String) {
         let sent = |reason: String| (Decision::Sent, reason);
-        match alert.lifecycle {
+        match verdict.lifecycle {
             Lifecycle::Duplicate => (
                 Decision::Suppressed,
                 "no change since the last event of this finding (same count and severity)".into(),
@@ -535,7 +536,7 @@ impl Pipeline {
             | Lifecycle::Sample
             | Lifecycle::Opened
             | Lifecycle::Other
-            | Lifecycle::Digest => group::step(route, alert, group, now),
+            | Lifecycle::Digest => group::step(route, alert, verdict, group, now),
         }
     }
 }

@@ -108,7 +108,7 @@ impl Pipeline {
                     })
                     .collect();
                 let mut marked = alert.clone();
-                marked.dedupe_unavailable = true;
+                marked.verdict.dedupe_unavailable = true;
                 (
                     self.send_all(store, &marked, items, sender, now).await,
                     Some(e),
@@ -247,9 +247,9 @@ impl Pipeline {
             );
         };
         let marked;
-        let alert = if ticket == Ticket::Unclaimed && !alert.dedupe_unavailable {
+        let alert = if ticket == Ticket::Unclaimed && !alert.verdict.dedupe_unavailable {
             let mut copy = alert.clone();
-            copy.dedupe_unavailable = true;
+            copy.verdict.dedupe_unavailable = true;
             marked = copy;
             &marked
         } else {

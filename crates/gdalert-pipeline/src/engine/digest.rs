@@ -313,10 +313,10 @@ fn digest_alert(
 ) -> Alert {
     let mut alert = Alert::summary(id, title, meaning);
     alert.kind = AlertKind::Digest;
-    alert.lifecycle = Lifecycle::Digest;
+    alert.verdict.lifecycle = Lifecycle::Digest;
     alert.band = Band::Informational;
     alert.count = Some(count);
-    alert.suppressed_since_last = count;
+    alert.verdict.suppressed_since_last = count;
     alert.held_titles = titles;
     alert
 }
@@ -354,7 +354,7 @@ impl Pipeline {
                 let hold = self.config.settings.flap_hold;
                 let resolved_at = incident.resolving_since.unwrap_or(now);
                 alert.kind = AlertKind::CoverageRestored;
-                alert.lifecycle = Lifecycle::Resolved;
+                alert.verdict.lifecycle = Lifecycle::Resolved;
                 alert.title = alert.title.replacen(
                     "Runtime protection lost",
                     "Runtime protection restored",
@@ -365,11 +365,11 @@ impl Pipeline {
                 alert.triage.clear();
                 alert.coverage_issues.clear();
                 alert.event_id = format!("resolved/{key}/{due_stamp}");
-                alert.outage_secs = (resolved_at - incident.opened_at)
+                alert.verdict.outage_secs = (resolved_at - incident.opened_at)
                     .to_std()
                     .ok()
                     .map(|d| d.as_secs());
-                alert.suppressed_since_last = incident.repeats + incident.flaps;
+                alert.verdict.suppressed_since_last = incident.repeats + incident.flaps;
                 let reason = format!("coverage stayed back for the flap hold ({})", human(hold));
                 let mut decided = Vec::new();
                 for name in &incident.routes {

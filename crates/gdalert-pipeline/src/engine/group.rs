@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Verdict};
 use crate::config::Route;
 use crate::store::expiry;
 
@@ -30,7 +30,8 @@ pub(super) struct GroupState {
 /// updating it; `changed` says whether it must be written.
 pub(super) fn step(
     route: &Route,
-    alert: &mut Alert,
+    alert: &Alert,
+    verdict: &mut Verdict,
     (state, changed): &mut (Option<GroupState>, bool),
     now: DateTime<Utc>,
 ) -> (Decision, String) {
@@ -53,7 +54,7 @@ pub(super) fn step(
         }
         previous => {
             let carried = previous.as_ref().map_or(0, |p| p.suppressed);
-            alert.suppressed_since_last += carried;
+            verdict.suppressed_since_last += carried;
             *previous = Some(GroupState {
                 route: route.name.clone(),
                 window_end: expiry(now, window),
@@ -68,6 +69,6 @@ pub(super) fn step(
     }
     (
         Decision::Sent,
-        format!("{} alert", alert.lifecycle.as_str()),
+        format!("{} alert", verdict.lifecycle.as_str()),
     )
 }

@@ -44,7 +44,7 @@ use gdalert_event::GuardDutyEvent;
 use gdalert_pattern::ParsedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{enrich, Alert, EnrichOptions};
+use crate::alert::{enrich, Alert, EnrichOptions, Verdict};
 use crate::config::{Config, Destination, Route};
 use crate::lifecycle::Lifecycle;
 use crate::render::Payload;
@@ -218,19 +218,23 @@ impl Pipeline {
         now: DateTime<Utc>,
         opts: &RunOptions,
     ) -> Report {
-        let mut alert = enrich(event, Lifecycle::Other, &self.enrich);
+        // What the alert says (and its identity) comes first; what the
+        // pipeline decides about it is kept apart and joined once.
+        let said = enrich(event, Lifecycle::Other, &self.enrich);
         let routes = self.routes_for(node);
+        let mut verdict = Verdict::new(Lifecycle::Other);
         let (items, replayed, store_error) = match self
-            .decide(store, event, &mut alert, &routes, now, opts)
+            .decide(store, event, &said, &mut verdict, &routes, now, opts)
             .await
         {
             Ok(decisions) => (decisions.items, decisions.replayed, None),
-            Err(e) => (
-                self.fail_open(&mut alert, &routes, event, opts),
-                false,
-                Some(e),
-            ),
+            Err(e) => {
+                verdict = Verdict::new(decide::stateless_lifecycle(event, &said));
+                verdict.dedupe_unavailable = true;
+                (self.fail_open(&said, &routes, opts), false, Some(e))
+            }
         };
+        let alert = said.decided(verdict);
         let deliveries = self.send_all(store, &alert, items, sender, now).await;
         let mut report = Report {
             alert,
@@ -245,18 +249,14 @@ impl Pipeline {
         report
     }
 
+    /// The decisions when the store cannot be used: every route that takes
+    /// the event, sent without dedupe.
     fn fail_open(
         &self,
-        alert: &mut Alert,
+        alert: &Alert,
         routes: &[&Route],
-        event: &GuardDutyEvent,
         opts: &RunOptions,
     ) -> Vec<(Decided, deliver::Ticket)> {
-        alert.dedupe_unavailable = true;
-        alert.lifecycle = decide::stateless_lifecycle(event, alert);
-        if alert.lifecycle == Lifecycle::Archived {
-            alert.mark_archived();
-        }
         let mut items = Vec::new();
         for route in routes {
             let (decision, reason) = gate(route, alert).unwrap_or((

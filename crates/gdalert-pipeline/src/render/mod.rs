@@ -143,10 +143,10 @@ pub fn facts(alert: &Alert) -> Vec<Fact> {
         fact(&mut f, "Account", Some(account), false);
     }
     fact(&mut f, "Region", Some(alert.region.clone()), false);
-    let lifecycle = match alert.lifecycle {
+    let lifecycle = match alert.verdict.lifecycle {
         Lifecycle::Update | Lifecycle::Escalation => Some(format!(
             "{} (seen {} times)",
-            alert.lifecycle.as_str(),
+            alert.verdict.lifecycle.as_str(),
             alert.count.unwrap_or(1)
         )),
         Lifecycle::New | Lifecycle::Opened | Lifecycle::Other | Lifecycle::Digest => None,
@@ -189,7 +189,7 @@ pub fn facts(alert: &Alert) -> Vec<Fact> {
         };
         fact(&mut f, "Issue", Some(text), true);
     }
-    if let Some(secs) = alert.outage_secs {
+    if let Some(secs) = alert.verdict.outage_secs {
         fact(&mut f, "Outage", Some(duration_text(secs)), false);
     }
     if alert.kind == AlertKind::Finding {
@@ -211,19 +211,19 @@ pub fn facts(alert: &Alert) -> Vec<Fact> {
             false,
         );
     }
-    if alert.suppressed_since_last > 0 && alert.kind != AlertKind::Digest {
+    if alert.verdict.suppressed_since_last > 0 && alert.kind != AlertKind::Digest {
         fact(
             &mut f,
             "Held back",
             Some(format!(
                 "{} similar alert(s) since the last message",
-                alert.suppressed_since_last
+                alert.verdict.suppressed_since_last
             )),
             false,
         );
     }
     fact(&mut f, "Tactic", alert.tactic.clone(), false);
-    if alert.dedupe_unavailable {
+    if alert.verdict.dedupe_unavailable {
         fact(
             &mut f,
             "Note",

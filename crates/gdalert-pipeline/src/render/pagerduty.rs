@@ -14,7 +14,7 @@ const SUMMARY_MAX: usize = 1024;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let dedup_key = truncate(&alert.dedupe_key, 255);
-    if alert.kind == AlertKind::CoverageRestored || alert.lifecycle == Lifecycle::Archived {
+    if alert.kind == AlertKind::CoverageRestored || alert.verdict.lifecycle == Lifecycle::Archived {
         return json!({"event_action": "resolve", "dedup_key": dedup_key});
     }
     let severity = match (alert.kind, alert.band) {
@@ -46,7 +46,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             "timestamp": alert.updated_at.map(|t| t.to_rfc3339()),
             "component": alert.resource.service.as_deref().or(alert.resource.workload.as_deref()).map(clean),
             "group": alert.account_name.clone().unwrap_or_else(|| alert.account_id.clone()),
-            "class": alert.finding_type.clone().unwrap_or_else(|| alert.lifecycle.as_str().to_string()),
+            "class": alert.finding_type.clone().unwrap_or_else(|| alert.verdict.lifecycle.as_str().to_string()),
             "custom_details": details,
         },
         "links": alert.links.iter().map(|l| json!({"href": l.url, "text": l.label})).collect::<Vec<_>>(),

@@ -88,7 +88,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         blocks.push(json!({"type": "actions", "elements": elements}));
     }
     blocks.push(json!({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": slack_escape(&format!("gdalert · {} · event {}", alert.lifecycle.as_str(), clean(&alert.event_id)))}
+        {"type": "mrkdwn", "text": slack_escape(&format!("gdalert · {} · event {}", alert.verdict.lifecycle.as_str(), clean(&alert.event_id)))}
     ]}));
     if blocks.len() > MAX_BLOCKS {
         let cut = blocks.len() - MAX_BLOCKS + 1;

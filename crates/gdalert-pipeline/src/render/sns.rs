@@ -42,7 +42,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         ),
         (
             "lifecycle".to_string(),
-            alert.lifecycle.as_str().to_string(),
+            alert.verdict.lifecycle.as_str().to_string(),
         ),
     ]);
     Payload::Sns {
