@@ -54,6 +54,9 @@ pub const STATE_ACTIONS: &[&str] = &[
     "dynamodb:PutItem",
 ];
 
+/// Most writes one `TransactWriteItems` takes.
+const TRANSACT_MAX: usize = 100;
+
 /// Largest `BatchGetItem` request DynamoDB accepts.
 const BATCH_GET_MAX: usize = 100;
 
@@ -307,6 +310,16 @@ impl Store for DynamoStore {
             .collect();
         if writes.is_empty() {
             return Ok(Some(versions));
+        }
+        if writes.len() > TRANSACT_MAX {
+            // Not atomic past DynamoDB's limit: refuse, and the event fails open.
+            return Err(unavailable(
+                "TransactWriteItems",
+                format!(
+                    "one decision touches {} records, more than DynamoDB's {TRANSACT_MAX} per transaction; use fewer routes or destinations per event",
+                    writes.len()
+                ),
+            ));
         }
         let mut puts = Vec::with_capacity(writes.len());
         for (w, version) in writes.iter().zip(&versions) {
