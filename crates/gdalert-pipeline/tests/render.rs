@@ -141,6 +141,9 @@ fn hostile() -> Vec<(&'static str, String)> {
         ("json breaker", "\"}]}\\\",\"admin\":true,\"x\":\"".into()),
         ("emoji and formatting", "*bold* _it_ ~strike~ `code` ```block``` :skull: &amp; &lt;".into()),
         ("long", format!("bash -c '{}'", "A".repeat(100 * 1024))),
+        // Every character grows when escaped: limits must hold after escaping.
+        ("long entities", format!("bash -c '{}'", "&<>🙂\"".repeat(2000))),
+        ("command line of 2,258 characters", format!("sh -c 'a&&b<c>d {}'", "x&y ".repeat(560))),
     ]
 }
 

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, slack_code, slack_escape, truncate};
+use super::text::{clean, defang, slack_code, slack_escape, truncate, truncate_escaped};
 use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
@@ -45,17 +45,20 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             text
         }
     };
-    blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&meaning, SECTION_MAX)}}));
+    blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped(&meaning, SECTION_MAX)}}));
 
     let fields: Vec<Value> = facts(alert)
         .into_iter()
         .map(|f| {
+            // Escaped first, then cut: Slack's limits count the text as sent.
+            let label = truncate_escaped(&slack_escape(&clean(&f.label)), 100);
+            let room = FIELD_MAX - label.chars().count() - 3;
             let value = if f.attacker {
-                slack_code(&f.value, FIELD_MAX - 40)
+                slack_code(&f.value, room)
             } else {
-                slack_escape(&truncate(&clean(&f.value), FIELD_MAX - 40))
+                truncate_escaped(&slack_escape(&clean(&f.value)), room)
             };
-            json!({"type": "mrkdwn", "text": format!("*{}*\n{}", slack_escape(&f.label), value)})
+            json!({"type": "mrkdwn", "text": format!("*{label}*\n{value}")})
         })
         .collect();
     for chunk in fields.chunks(FIELDS_PER_SECTION) {
@@ -67,7 +70,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             .iter()
             .map(|t| format!("• {}", slack_escape(&clean(t))))
             .collect();
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&list.join("\n"), SECTION_MAX)}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped(&list.join("\n"), SECTION_MAX)}}));
     }
     if !alert.triage.is_empty() {
         let steps: Vec<String> = alert
@@ -76,7 +79,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             .enumerate()
             .map(|(i, s)| format!("{}. {}", i + 1, slack_escape(s)))
             .collect();
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("*First steps*\n{}", steps.join("\n")), SECTION_MAX)}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped(&format!("*First steps*\n{}", steps.join("\n")), SECTION_MAX)}}));
     }
     if !alert.links.is_empty() {
         let elements: Vec<Value> = alert
@@ -100,7 +103,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         None => slack_escape(&title_plain),
     };
     json!({
-        "text": truncate(&fallback, 3000),
+        "text": truncate_escaped(&fallback, 3000),
         "blocks": blocks,
         "unfurl_links": false,
         "unfurl_media": false,

@@ -1,16 +1,21 @@
 //! Microsoft Teams: an Adaptive Card 1.4 in the Workflows webhook envelope.
 //!
 //! Card text is markdown; every value is escaped for it and defanged. Teams
-//! refuses cards over about 28 KB, so long values are cut to keep well under.
+//! refuses cards over about 28 KB: the values are escaped first, then the
+//! room the card leaves is shared among them (small values whole, long ones
+//! cut, each saying how much was left out), so the serialised card stays
+//! under [`CARD_MAX`] bytes whatever the finding holds.
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, teams_escape, truncate};
+use super::text::{clean, defang, fit_json_bytes, teams_escape, truncate};
 use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const VALUE_MAX: usize = 1000;
 const TEXT_MAX: usize = 4000;
+/// The serialised card's budget, under Teams' limit of about 28 KB.
+pub const CARD_MAX: usize = 26 * 1024;
 
 fn colour(alert: &Alert) -> &'static str {
     match (alert.kind, alert.band) {
@@ -37,18 +42,42 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         }
         text
     });
-    let mut body = vec![
-        json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Large", "wrap": true, "color": colour(alert)}),
-        json!({"type": "TextBlock", "text": truncate(&text, TEXT_MAX), "wrap": true}),
-        json!({"type": "FactSet", "facts": facts(alert).into_iter().map(|f| json!({"title": teams_escape(&f.label), "value": esc(&f.value, VALUE_MAX)})).collect::<Vec<_>>()}),
-    ];
-    if !alert.held_titles.is_empty() {
-        let list: Vec<String> = alert
+    let facts = facts(alert);
+    let held = (!alert.held_titles.is_empty()).then(|| {
+        alert
             .held_titles
             .iter()
             .map(|t| format!("\\- {}", esc(t, 200)))
-            .collect();
-        body.push(json!({"type": "TextBlock", "text": list.join("\n\n"), "wrap": true}));
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    });
+    // The variable parts, escaped: the text, each fact's value, the held list.
+    let mut pieces = vec![truncate(&text, TEXT_MAX)];
+    pieces.extend(facts.iter().map(|f| esc(&f.value, VALUE_MAX)));
+    pieces.extend(held.clone());
+    let empty = vec![String::new(); pieces.len()];
+    let overhead = card(alert, &title, &facts, held.is_some(), &empty)
+        .to_string()
+        .len();
+    let pieces = fit_json_bytes(pieces, CARD_MAX.saturating_sub(overhead));
+    card(alert, &title, &facts, held.is_some(), &pieces)
+}
+
+/// The card, with `pieces` (text, fact values, held list) in their places.
+fn card(
+    alert: &Alert,
+    title: &str,
+    facts: &[super::Fact],
+    has_held: bool,
+    pieces: &[String],
+) -> Value {
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Large", "wrap": true, "color": colour(alert)}),
+        json!({"type": "TextBlock", "text": pieces[0], "wrap": true}),
+        json!({"type": "FactSet", "facts": facts.iter().zip(&pieces[1..]).map(|(f, v)| json!({"title": teams_escape(&f.label), "value": v})).collect::<Vec<_>>()}),
+    ];
+    if has_held {
+        body.push(json!({"type": "TextBlock", "text": pieces[1 + facts.len()], "wrap": true}));
     }
     if !alert.triage.is_empty() {
         let steps: Vec<String> = alert

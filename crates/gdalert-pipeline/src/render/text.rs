@@ -77,6 +77,124 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Cuts already-escaped text to at most `max` characters, as the receiving
+/// service counts them (its limits apply to the text as sent, entities
+/// included), ending with `… (N more characters)`. Never splits a character
+/// or an entity (`&amp;`, `&lt;`...): the cut backs off to before it. One
+/// pass; the marker counts the characters of escaped text left out.
+pub fn truncate_escaped(escaped: &str, max: usize) -> String {
+    if escaped.len() <= max {
+        return escaped.to_string();
+    }
+    let total = escaped.chars().count();
+    if total <= max {
+        return escaped.to_string();
+    }
+    // The marker's width depends on N, N on the cut; N has at most as many
+    // digits as `total`, so reserve that much.
+    let marker = |left: usize| format!("… ({left} more characters)");
+    // Too little room for the counting marker: a bare ellipsis.
+    let short = marker(total).chars().count() >= max;
+    let reserve = if short {
+        1
+    } else {
+        marker(total).chars().count()
+    };
+    let keep = max.saturating_sub(reserve);
+    let mut end = escaped
+        .char_indices()
+        .nth(keep)
+        .map_or(escaped.len(), |(i, _)| i);
+    // Inside an entity (an `&` with no `;` before the cut)? Cut before it.
+    if let Some(amp) = escaped[..end].rfind('&') {
+        if !escaped[amp..end].contains(';') && end - amp <= 8 {
+            end = amp;
+        }
+    }
+    let kept = &escaped[..end];
+    if short {
+        return format!("{kept}…");
+    }
+    let left = total - kept.chars().count();
+    format!("{kept}{}", marker(left))
+}
+
+/// Bytes `text` takes inside a JSON string.
+pub fn json_len(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
+/// Cuts escaped markdown (backslash escapes, `&amp;`) so it takes at most
+/// `max` bytes inside a JSON string, never splitting an escape, a character
+/// or an entity, ending with `… (N more characters)`.
+pub fn cut_json_bytes(escaped: &str, max: usize) -> String {
+    let total = json_len(escaped);
+    if total <= max {
+        return escaped.to_string();
+    }
+    let chars = escaped.chars().count();
+    let marker_max = json_len(&format!("… ({chars} more characters)"));
+    let budget = max.saturating_sub(marker_max);
+    let mut used = 0;
+    let mut end = 0;
+    let mut units = escaped.char_indices().peekable();
+    while let Some((i, c)) = units.next() {
+        // One unit: a backslash with the character it escapes, or an entity.
+        let mut unit_end = i + c.len_utf8();
+        if c == '\\' {
+            if let Some((j, n)) = units.next() {
+                unit_end = j + n.len_utf8();
+            }
+        } else if c == '&' {
+            if let Some(semi) = escaped[i..].find(';').filter(|s| *s <= 8) {
+                while units.peek().is_some_and(|(j, _)| *j <= i + semi) {
+                    units.next();
+                }
+                unit_end = i + semi + 1;
+            }
+        }
+        let len = json_len(&escaped[i..unit_end]);
+        if used + len > budget {
+            break;
+        }
+        used += len;
+        end = unit_end;
+    }
+    let kept = &escaped[..end];
+    let left = chars - kept.chars().count();
+    format!("{kept}… ({left} more characters)")
+}
+
+/// Shares `budget` JSON bytes among `pieces` fairly: small pieces keep all
+/// they have, and what they leave is split among the larger ones, which are
+/// cut with [`cut_json_bytes`]. Linear in the pieces' length.
+pub fn fit_json_bytes(pieces: Vec<String>, budget: usize) -> Vec<String> {
+    let sizes: Vec<usize> = pieces.iter().map(|p| json_len(p)).collect();
+    if sizes.iter().sum::<usize>() <= budget {
+        return pieces;
+    }
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| sizes[i]);
+    let mut allot = vec![0; pieces.len()];
+    let mut left = budget;
+    for (k, &i) in order.iter().enumerate() {
+        let share = left / (order.len() - k);
+        allot[i] = sizes[i].min(share);
+        left -= allot[i];
+    }
+    pieces
+        .into_iter()
+        .zip(allot)
+        .map(|(p, a)| cut_json_bytes(&p, a))
+        .collect()
+}
+
 /// `http://evil.com/x` → `hxxp://evil[.]com/x`; bare domains get `[.]` too.
 /// Applied to attacker text wherever a client might auto-link it.
 pub fn defang(text: &str) -> String {
@@ -157,11 +275,12 @@ pub fn slack_escape(text: &str) -> String {
     out
 }
 
-/// Attacker text as Slack inline code: escaped, defanged, and with backticks
-/// replaced so it cannot close the code span.
+/// Attacker text as Slack inline code: defanged, escaped, with backticks
+/// replaced so it cannot close the code span, then cut so the whole span
+/// (backticks included) is at most `max` characters as Slack counts them.
 pub fn slack_code(text: &str, max: usize) -> String {
-    let shown = truncate(&defang(&clean(text)), max).replace('`', "ˋ");
-    format!("`{}`", slack_escape(&shown))
+    let shown = slack_escape(&defang(&clean(text))).replace('`', "ˋ");
+    format!("`{}`", truncate_escaped(&shown, max.saturating_sub(2)))
 }
 
 /// Markdown as Teams renders it in Adaptive Cards: every markup character is
@@ -274,6 +393,54 @@ mod tests {
         assert!(!shown.contains('<') && !shown.contains('>'), "{shown}");
         assert_eq!(shown.matches('`').count(), 2, "{shown}");
         assert!(!shown.contains("http://"), "{shown}");
+    }
+
+    #[test]
+    fn slack_code_of_a_long_line_full_of_entities_stays_within_the_limit() {
+        // Regression: the value was cut to the limit *before* `&`, `<`, `>`
+        // became entities, so a 2,258-character command line gave a
+        // 2,631-character field; Slack refused the whole alert (400).
+        let line = "a&b<c>d 🙂 ".repeat(226);
+        let shown = slack_code(&line, 1960);
+        assert!(shown.chars().count() <= 1960, "{}", shown.chars().count());
+        assert!(shown.ends_with("more characters)`"), "{shown}");
+        // The cut never leaves half an entity behind.
+        let body = shown.trim_matches('`');
+        let before_marker = body.split("… (").next().unwrap_or_default();
+        if let Some(amp) = before_marker.rfind('&') {
+            assert!(before_marker[amp..].contains(';'), "{before_marker}");
+        }
+    }
+
+    #[test]
+    fn truncate_escaped_never_splits_an_entity() {
+        for max in 20..40 {
+            let cut = truncate_escaped(&"&amp;&lt;&gt;".repeat(10), max);
+            assert!(cut.chars().count() <= max, "{max}: {cut}");
+            let kept = cut.split('…').next().unwrap_or_default();
+            assert!(
+                kept.is_empty() || kept.ends_with(';'),
+                "{max}: cut inside an entity: {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn cut_json_bytes_keeps_escapes_whole_and_fits() {
+        let escaped = teams_escape(&"a*b_c\"d&e ".repeat(400));
+        for max in [50usize, 51, 52, 53, 200, 1000] {
+            let cut = cut_json_bytes(&escaped, max);
+            assert!(json_len(&cut) <= max, "{max}: {}", json_len(&cut));
+            let kept = cut.split("… (").next().unwrap_or_default();
+            let trailing = kept.chars().rev().take_while(|c| *c == '\\').count();
+            assert!(
+                trailing % 2 == 0,
+                "{max}: a lone backslash escapes the marker: {kept}"
+            );
+        }
+        let fitted = fit_json_bytes(vec!["short".into(), escaped.clone(), escaped], 2000);
+        assert_eq!(fitted[0], "short", "small pieces are kept whole");
+        assert!(fitted.iter().map(|p| json_len(p)).sum::<usize>() <= 2000);
     }
 
     #[test]
