@@ -55,6 +55,9 @@ pub struct GuardDutyEvent {
     pub detail: Detail,
     /// The event exactly as received.
     pub raw: Value,
+    /// Optional fields that were present but unreadable, each named with why;
+    /// they were left out of the typed view (`raw` still has them).
+    pub warnings: Vec<String>,
 }
 
 /// The typed `detail`, by `detail-type`.
@@ -90,18 +93,89 @@ fn typed<'de, T: Deserialize<'de>>(value: &'de Value, prefix: &str) -> Result<T,
     if let Ok(typed) = T::deserialize(value) {
         return Ok(typed);
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = match (prefix.is_empty(), path.as_str()) {
-            (true, p) => p.to_string(),
-            (false, ".") => prefix.to_string(),
-            (false, p) => format!("{prefix}.{p}"),
+    serde_path_to_error::deserialize(value).map_err(|e| field_error(prefix, e))
+}
+
+fn field_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> EventError {
+    let path = e.path().to_string();
+    let field = match (prefix.is_empty(), path.as_str()) {
+        (true, p) => p.to_string(),
+        (false, ".") => prefix.to_string(),
+        (false, p) => format!("{prefix}.{p}"),
+    };
+    EventError::Field {
+        field,
+        reason: e.into_inner().to_string(),
+    }
+}
+
+/// Like [`typed`], but an optional field that is present and mistyped
+/// (`"startTime": ""`, `"containers": null`, `"count": "many"`) is dropped
+/// with a warning naming it, instead of costing the whole alert: EventBridge
+/// delivered the event, and its patterns matched it. Fields in `required`
+/// (top-level names) still fail.
+fn typed_lenient<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+    required: &[&str],
+    warnings: &mut Vec<String>,
+) -> Result<T, EventError> {
+    if let Ok(typed) = T::deserialize(value) {
+        return Ok(typed);
+    }
+    let mut work = value.clone();
+    // Each round drops one offending field; a finding has far fewer fields.
+    for _ in 0..64 {
+        let e = match serde_path_to_error::deserialize::<_, T>(&work) {
+            Ok(typed) => return Ok(typed),
+            Err(e) => e,
         };
-        EventError::Field {
-            field,
-            reason: e.into_inner().to_string(),
+        let segments: Vec<serde_path_to_error::Segment> = e.path().iter().cloned().collect();
+        let required_field = match segments.first() {
+            None => true,
+            Some(serde_path_to_error::Segment::Map { key }) => required.contains(&key.as_str()),
+            Some(_) => false,
+        };
+        if required_field || !remove_at(&mut work, &segments) {
+            return Err(field_error(prefix, e));
         }
-    })
+        let EventError::Field { field, reason } = field_error(prefix, e) else {
+            continue;
+        };
+        warnings.push(format!("`{field}` ignored: {reason}"));
+    }
+    typed(value, prefix)
+}
+
+/// Removes the value at `path` (a map key or an array element); false if
+/// there is nothing there to remove.
+fn remove_at(value: &mut Value, path: &[serde_path_to_error::Segment]) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for segment in parents {
+        cur = match (segment, cur) {
+            (Segment::Map { key }, Value::Object(map)) => match map.get_mut(key) {
+                Some(next) => next,
+                None => return false,
+            },
+            (Segment::Seq { index }, Value::Array(items)) => match items.get_mut(*index) {
+                Some(next) => next,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Segment::Map { key }, Value::Object(map)) => map.remove(key).is_some(),
+        (Segment::Seq { index }, Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
+    }
 }
 
 impl GuardDutyEvent {
@@ -119,7 +193,8 @@ impl GuardDutyEvent {
                 reason: "an event must be a JSON object".into(),
             });
         }
-        let envelope: Envelope = typed(&raw, "")?;
+        let mut warnings = Vec::new();
+        let envelope: Envelope = typed_lenient(&raw, "", &["detail-type"], &mut warnings)?;
         let detail_value = raw.get("detail").unwrap_or(&Value::Null);
         let detail = match envelope.detail_type.as_str() {
             FINDING => {
@@ -130,9 +205,16 @@ impl GuardDutyEvent {
                             .into(),
                     });
                 }
-                Detail::Finding(Box::new(typed(detail_value, "detail")?))
+                Detail::Finding(Box::new(typed_lenient(
+                    detail_value,
+                    "detail",
+                    &["id", "type"],
+                    &mut warnings,
+                )?))
             }
-            RUNTIME_HEALTHY | RUNTIME_UNHEALTHY => Detail::Coverage(typed(detail_value, "detail")?),
+            RUNTIME_HEALTHY | RUNTIME_UNHEALTHY => {
+                Detail::Coverage(typed_lenient(detail_value, "detail", &[], &mut warnings)?)
+            }
             _ => Detail::Other,
         };
         Ok(GuardDutyEvent {
@@ -145,6 +227,7 @@ impl GuardDutyEvent {
             resources: envelope.resources,
             detail,
             raw,
+            warnings,
         })
     }
 

@@ -141,14 +141,16 @@ fn malformed_events_name_the_field() {
         }
         other => panic!("expected a field error, got {other:?}"),
     }
+    // A mistyped *optional* field no longer costs the alert: it is left out
+    // and named in a warning (it used to fail the whole event).
     let bad_time = r#"{"detail-type":"GuardDuty Finding","detail":{"id":"x","type":"T","updatedAt":"yesterday"}}"#;
-    match GuardDutyEvent::from_json(bad_time) {
-        Err(EventError::Field { field, reason }) => {
-            assert_eq!(field, "detail.updatedAt");
-            assert!(reason.contains("yesterday"), "{reason}");
-        }
-        other => panic!("expected a field error, got {other:?}"),
-    }
+    let event = GuardDutyEvent::from_json(bad_time).unwrap();
+    assert_eq!(event.warnings.len(), 1, "{:?}", event.warnings);
+    assert!(
+        event.warnings[0].contains("detail.updatedAt") && event.warnings[0].contains("yesterday"),
+        "{:?}",
+        event.warnings
+    );
     assert!(matches!(
         GuardDutyEvent::from_json("{nope"),
         Err(EventError::Json(_))
@@ -157,4 +159,59 @@ fn malformed_events_name_the_field() {
         GuardDutyEvent::from_json(r#"{"source":"x"}"#).is_err(),
         "detail-type is required"
     );
+}
+
+#[test]
+fn present_but_mistyped_optional_fields_become_absent_with_a_warning() {
+    // Regression: each of these sent a valid, matched event to the
+    // dead-letter queue as NotRetryable.
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/events/runtime-fargate-c2-high.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let cases: [(&str, &[&str], serde_json::Value); 4] = [
+        (
+            "startTime",
+            &["service", "runtimeDetails", "process"],
+            serde_json::json!(""),
+        ),
+        (
+            "containers",
+            &["resource", "ecsClusterDetails", "taskDetails"],
+            serde_json::Value::Null,
+        ),
+        (
+            "tags",
+            &["resource", "instanceDetails"],
+            serde_json::Value::Null,
+        ),
+        ("count", &["service"], serde_json::json!("many")),
+    ];
+    for (field, parents, bad) in cases {
+        let mut event = base.clone();
+        let mut at = &mut event["detail"];
+        for p in parents {
+            at = &mut at[*p];
+        }
+        at[field] = bad;
+        let parsed = GuardDutyEvent::from_value(event)
+            .unwrap_or_else(|e| panic!("{field}: the alert was lost: {e}"));
+        assert!(matches!(parsed.detail, Detail::Finding(_)));
+        assert!(
+            parsed.warnings.iter().any(|w| w.contains(field)),
+            "{field}: no warning names it: {:?}",
+            parsed.warnings
+        );
+    }
+    // Required fields still fail, naming the field.
+    let mut no_id = base.clone();
+    no_id["detail"]["id"] = serde_json::json!(7);
+    assert!(matches!(
+        GuardDutyEvent::from_value(no_id),
+        Err(EventError::Field { field, .. }) if field == "detail.id"
+    ));
 }

@@ -181,6 +181,10 @@ impl App {
             if matches!(event.detail, Detail::Other) {
                 tracing::warn!("event is neither a finding nor a coverage change");
             }
+            for warning in &event.warnings {
+                tracing::warn!(warning = %warning, "unreadable optional field left out of the alert");
+                metrics.add("FieldsIgnored", None, 1.0);
+            }
             let report = self
                 .pipeline
                 .run_event(

@@ -231,6 +231,9 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
                 continue;
             }
         };
+        for warning in &event.warnings {
+            eprintln!("{}: warning: {warning}", input.origin);
+        }
         let node = match gdalert_pattern::parse_event(&input.text) {
             Ok(node) => node,
             Err(e) => {
