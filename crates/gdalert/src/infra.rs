@@ -199,15 +199,15 @@ pub fn run(cmd: InfraCommand) -> Result<ExitCode> {
         } else {
             std::fs::write(&file, synced)
                 .with_context(|| format!("cannot write {}", file.display()))?;
-            println!("updated {}", file.display());
+            crate::out!("updated {}", file.display())?;
         }
     }
     if stale.is_empty() {
-        println!(
+        crate::out!(
             "{} rule(s) from {}/rules.toml: templates in sync",
             rules.len(),
             args.patterns.display()
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(

@@ -50,6 +50,26 @@ enum Command {
     Infra(infra::InfraCommand),
 }
 
+/// `println!` that returns the write's error instead of panicking, so a
+/// reader that goes away (`gdalert render ... | head`) ends the command
+/// quietly (see `main`).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// Whether `e` is a write to a closed pipe (the reader stopped reading).
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One thread is enough: the pipeline's I/O waits on the network, not the CPU.
@@ -75,6 +95,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`| head`): what it wanted was printed.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

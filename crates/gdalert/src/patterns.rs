@@ -168,7 +168,7 @@ pub(crate) fn validate(paths: Vec<PathBuf>) -> Result<ExitCode> {
     }
     match compile_all(&patterns) {
         Some(set) => {
-            println!("{} pattern file(s) valid", set.len());
+            crate::out!("{} pattern file(s) valid", set.len())?;
             Ok(ExitCode::SUCCESS)
         }
         None => Ok(ExitCode::from(1)),
@@ -217,7 +217,7 @@ fn test(pattern: &str, event: &str) -> Result<TestAnswer> {
     let mut builder = PatternSetBuilder::new();
     builder.add("pattern", rule);
     let matched = !builder.build().matches(&node).is_empty();
-    println!("{matched}");
+    crate::out!("{matched}")?;
     Ok(TestAnswer {
         code: ExitCode::SUCCESS,
         matched: Some(matched),
@@ -327,7 +327,7 @@ fn match_events(events: Vec<PathBuf>, patterns: Vec<PathBuf>) -> Result<ExitCode
                 } else {
                     names.join(", ")
                 };
-                println!("{file}: {shown}");
+                crate::out!("{file}: {shown}")?;
             }
             Err(e) => {
                 eprintln!("{file}: {e}");
@@ -346,12 +346,12 @@ fn run_conformance(files: Vec<PathBuf>) -> Result<ExitCode> {
         conformance::run(&text, &f.display().to_string(), &mut report);
     }
     for (name, why) in &report.failed {
-        println!("FAIL {name}: {why}");
+        crate::out!("FAIL {name}: {why}")?;
     }
     for (name, why) in &report.skipped {
-        println!("SKIP {name}: {why}");
+        crate::out!("SKIP {name}: {why}")?;
     }
-    println!("{}", report.summary());
+    crate::out!("{}", report.summary())?;
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -126,7 +126,7 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode> {
                             })?;
                     }
                     handled += 1;
-                    println!("redriven: {event_id}");
+                    crate::out!("redriven: {event_id}")?;
                 }
                 Err(e) => {
                     kept += 1;

@@ -53,9 +53,12 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     let alert = enrich(&event, lifecycle, &config.enrich_options());
     let payload = render(&alert, destination)?;
     match payload {
-        Payload::Text { text } => print!("{text}"),
-        Payload::Json { body } => println!("{}", serde_json::to_string_pretty(&body)?),
-        other => println!("{}", serde_json::to_string_pretty(&other)?),
+        Payload::Text { text } => {
+            use std::io::Write as _;
+            write!(std::io::stdout().lock(), "{text}")?
+        }
+        Payload::Json { body } => crate::out!("{}", serde_json::to_string_pretty(&body)?)?,
+        other => crate::out!("{}", serde_json::to_string_pretty(&other)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -148,16 +148,16 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
             match run_case(&pipeline, base, case).await {
                 Ok(()) => {
                     passed += 1;
-                    println!("ok   {}: {}", file.display(), case.name);
+                    crate::out!("ok   {}: {}", file.display(), case.name)?;
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("FAIL {}: {}\n     {e:#}", file.display(), case.name);
+                    crate::out!("FAIL {}: {}\n     {e:#}", file.display(), case.name)?;
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    crate::out!("{passed} passed, {failed} failed")?;
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {

@@ -23,12 +23,12 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     match local::load_config(Some(&args.patterns)) {
         Ok(loaded) => {
             let c = &loaded.config;
-            println!(
+            crate::out!(
                 "{}: {} route(s), {} destination(s): ok",
                 loaded.source,
                 c.routes.len(),
                 c.destinations.len()
-            );
+            )?;
             Ok(pattern_check)
         }
         Err(e) => match e.downcast_ref::<LoadError>() {

@@ -304,3 +304,35 @@ fn replay_flush_sends_the_digest_of_what_a_group_held() {
     assert_eq!(digest.len(), 1, "{with:?}");
     assert_eq!(digest[0]["decision"], "sent");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // Regression: `gdalert render ... | head` panicked with "failed printing
+    // to stdout: Broken pipe".
+    let event = root().join("tests/fixtures/events/runtime-fargate-c2-high.json");
+    let event = event.to_str().unwrap();
+    for args in [
+        vec!["render", event, "--destination", "console"],
+        vec!["validate"],
+        vec!["patterns", "match", event],
+        vec!["samples"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gdalert"))
+            .args(&args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the first write.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let err = text(&output.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?} {err}",
+            output.status
+        );
+    }
+}
