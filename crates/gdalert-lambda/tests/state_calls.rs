@@ -256,3 +256,27 @@ async fn concurrent_count_bumps_after_the_repeat_interval_post_once() {
     assert_eq!(sent, 1, "{x:?} {y:?}");
     assert_eq!(s.sender.sent.lock().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_group_key_from_a_huge_attacker_field_still_groups_in_dynamodb() {
+    let s = setup(1, "").await;
+    let text = s.pipeline_text.replace(
+        "name = \"runtime\"\n",
+        "name = \"runtime\"\ngroup_by = [\"$.detail.description\"]\n",
+    );
+    let pipeline = Pipeline::new(Config::load("routes.toml", &text, &BTreeMap::new()).unwrap());
+    let huge = "x&<".repeat(3000);
+    let mut first = event("huge-1", "finding-huge-1", 1);
+    first["detail"]["description"] = json!(huge);
+    let mut second = event("huge-2", "finding-huge-2", 1);
+    second["detail"]["description"] = json!(huge);
+    // `run` asserts the store answered (no fail-open).
+    assert_eq!(
+        run(&s, &pipeline, &first, at(0), "a").await,
+        vec![Status::Sent]
+    );
+    assert_eq!(
+        run(&s, &pipeline, &second, at(1), "a").await,
+        vec![Status::Grouped]
+    );
+}

@@ -6,6 +6,28 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
+
+/// Longest key written as is. DynamoDB refuses partition keys over 2,048
+/// bytes, and group keys carry attacker-written fields (`group_by`): a key
+/// over this is shortened to a readable prefix and the SHA-256 of the whole.
+pub const MAX_KEY_BYTES: usize = 1024;
+const PREFIX_BYTES: usize = 200;
+
+/// `key` itself, or a readable prefix of it with the hash of the whole.
+fn bounded(key: String) -> String {
+    if key.len() <= MAX_KEY_BYTES {
+        return key;
+    }
+    let mut cut = PREFIX_BYTES;
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}~sha256:{hex}", &key[..cut])
+}
+
 /// A record in the state store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StateKey {
@@ -70,20 +92,22 @@ impl StateKey {
 }
 
 impl fmt::Display for StateKey {
+    /// The stored key: at most [`MAX_KEY_BYTES`] plus a hash, in every store.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StateKey::Subject(key) => f.write_str(key),
-            StateKey::Group { route, group } => write!(f, "group/{route}/{group}"),
+        let key = match self {
+            StateKey::Subject(key) => key.clone(),
+            StateKey::Group { route, group } => format!("group/{route}/{group}"),
             StateKey::Storm {
                 destination,
                 window_start,
-            } => write!(f, "storm/{destination}/{window_start}"),
+            } => format!("storm/{destination}/{window_start}"),
             StateKey::Delivery {
                 alert,
                 route,
                 destination,
-            } => write!(f, "delivery/{alert}/{route}/{destination}"),
-        }
+            } => format!("delivery/{alert}/{route}/{destination}"),
+        };
+        f.write_str(&bounded(key))
     }
 }
 
@@ -115,5 +139,30 @@ mod tests {
         }
         assert_eq!(StateKey::parse("plan/x"), None);
         assert!(StateKey::parse("coverage/a/b/c").is_some_and(|k| k.is_coverage()));
+    }
+
+    #[test]
+    fn attacker_sized_keys_are_bounded_distinct_and_still_read_as_their_kind() {
+        // Regression: a group key built from a long attacker-written field
+        // exceeded DynamoDB's 2,048-byte key limit; every write failed and
+        // the pipeline failed open for good.
+        let long = |c: char| StateKey::Group {
+            route: "runtime".into(),
+            group: std::iter::repeat_n(c, 5000).collect(),
+        };
+        let (a, b) = (long('a').to_string(), long('b').to_string());
+        assert!(
+            a.len() <= MAX_KEY_BYTES && b.len() <= MAX_KEY_BYTES,
+            "{}",
+            a.len()
+        );
+        assert_ne!(a, b);
+        assert!(a.starts_with("group/runtime/aaaa"), "readable prefix: {a}");
+        assert!(matches!(StateKey::parse(&a), Some(StateKey::Group { .. })));
+        let emoji = StateKey::Group {
+            route: "r".into(),
+            group: "🙂".repeat(2000),
+        };
+        assert!(emoji.to_string().len() <= MAX_KEY_BYTES);
     }
 }
