@@ -228,7 +228,7 @@ struct RawRoute {
 struct RawSettings {
     repeat_interval: Option<Spanned<String>>,
     group_window: Option<Spanned<String>>,
-    storm_threshold: Option<u32>,
+    storm_threshold: Option<Spanned<u32>>,
     storm_window: Option<Spanned<String>>,
     flap_hold: Option<Spanned<String>>,
     state_ttl: Option<Spanned<String>>,
@@ -444,6 +444,26 @@ impl Loader<'_> {
         }
     }
 
+    /// A duration that must not be zero; `what` says why in the problem.
+    fn nonzero_duration(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        default: Duration,
+        what: &str,
+    ) -> Duration {
+        let d = self.duration(value, default);
+        if let Some(v) = value.as_ref().filter(|_| d.is_zero()) {
+            let why = if what.contains(' ') {
+                what.to_string()
+            } else {
+                format!("{what} cannot be zero")
+            };
+            self.problem(v.span().start, why);
+            return default;
+        }
+        d
+    }
+
     fn secret(&mut self, value: &Option<Spanned<String>>, field: &str) -> Option<SecretRef> {
         let value = value.as_ref()?;
         match SecretRef::parse(value.get_ref()) {
@@ -475,13 +495,28 @@ impl Loader<'_> {
         let mut settings = Settings {
             repeat_interval: self.duration(&raw.settings.repeat_interval, defaults.repeat_interval),
             group_window: self.duration(&raw.settings.group_window, defaults.group_window),
-            storm_threshold: raw
-                .settings
-                .storm_threshold
-                .unwrap_or(defaults.storm_threshold),
-            storm_window: self.duration(&raw.settings.storm_window, defaults.storm_window),
+            storm_threshold: match &raw.settings.storm_threshold {
+                Some(t) if *t.get_ref() == 0 => {
+                    self.problem(
+                        t.span().start,
+                        "storm_threshold = 0 would hold every alert for the digest; use at least 1",
+                    );
+                    defaults.storm_threshold
+                }
+                Some(t) => *t.get_ref(),
+                None => defaults.storm_threshold,
+            },
+            storm_window: self.nonzero_duration(
+                &raw.settings.storm_window,
+                defaults.storm_window,
+                "storm_window",
+            ),
             flap_hold: self.duration(&raw.settings.flap_hold, defaults.flap_hold),
-            state_ttl: self.duration(&raw.settings.state_ttl, defaults.state_ttl),
+            state_ttl: self.nonzero_duration(
+                &raw.settings.state_ttl,
+                defaults.state_ttl,
+                "state_ttl = \"0s\" would forget every alert at once (no dedupe)",
+            ),
             fallback_destination: None,
         };
 
@@ -732,7 +767,11 @@ impl Loader<'_> {
         let url_secret = self.secret(&d.url_secret, "url_secret");
         let hmac_key = self.secret(&d.hmac_secret, "hmac_secret");
         let smtp_password = self.secret(&d.smtp_password_secret, "smtp_password_secret");
-        let timeout = self.duration(&d.timeout, Duration::from_secs(10));
+        let timeout = self.nonzero_duration(
+            &d.timeout,
+            Duration::from_secs(10),
+            "timeout = \"0s\" would fail every delivery at once",
+        );
         if let Some(url) = &d.url {
             if url_has_credentials(url.get_ref()) {
                 self.problem(
@@ -758,6 +797,14 @@ impl Loader<'_> {
                     "`to = [\"team@example.com\"]`",
                 );
                 need(self, d.from.is_some(), "`from`");
+                for address in d.to.iter().flatten().chain(d.from.iter()) {
+                    if !is_email_address(address) {
+                        self.problem(
+                            start,
+                            format!("destination {name:?}: {address:?} is not an email address (name@domain.example)"),
+                        );
+                    }
+                }
                 if let Some(t) = &d.transport {
                     match t.get_ref().as_str() {
                         "ses" => {}
@@ -790,7 +837,15 @@ impl Loader<'_> {
                 d.url.is_some() || d.url_secret.is_some(),
                 "`url` or `url_secret`",
             ),
-            DestinationKind::Eventbridge | DestinationKind::Stdout => {}
+            DestinationKind::Eventbridge => {
+                if let Some(bus) = d.event_bus.as_deref().filter(|b| !is_event_bus(b)) {
+                    self.problem(
+                        start,
+                        format!("destination {name:?}: {bus:?} is not an event bus name or ARN (letters, digits, . - _ /, up to 256)"),
+                    );
+                }
+            }
+            DestinationKind::Stdout => {}
             DestinationKind::File => need(self, d.path.is_some(), "`path`"),
         }
         if self.problems.len() > before {
@@ -850,9 +905,71 @@ fn url_has_credentials(url: &str) -> bool {
     })
 }
 
+/// `name@domain.tld`, no spaces or control characters: what SES and SMTP
+/// servers accept as an address (display names are not taken here).
+fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+}
+
+/// An EventBridge bus name (`[/.\-_A-Za-z0-9]{1,256}`) or a bus ARN.
+fn is_event_bus(text: &str) -> bool {
+    if text.starts_with("arn:") {
+        return text.contains(":events:") && text.contains(":event-bus/");
+    }
+    !text.is_empty()
+        && text.len() <= 256
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_where_they_are_written() {
+        let cases = [
+            ("[settings]\nstorm_threshold = 0\n", "storm_threshold = 0"),
+            ("[settings]\nstate_ttl = \"0s\"\n", "state_ttl"),
+            ("[settings]\nstorm_window = \"0s\"\n", "storm_window cannot be zero"),
+            (
+                "[destinations.slow]\nkind = \"stdout\"\ntimeout = \"0s\"\n",
+                "fail every delivery",
+            ),
+            (
+                "[destinations.mail]\nkind = \"email\"\nto = [\"security team\"]\nfrom = \"gdalert@example.com\"\n",
+                "not an email address",
+            ),
+            (
+                "[destinations.bus]\nkind = \"eventbridge\"\nevent_bus = \"my bus!\"\n",
+                "not an event bus",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let found = problems(&format!("{extra}{OK}"));
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.contains(expected) && p.starts_with("routes.toml:")),
+                "{extra}: {found:?}"
+            );
+        }
+        assert!(is_email_address("soc+gd@corp.example.com"));
+        assert!(is_event_bus(
+            "arn:aws:events:us-east-1:123456789012:event-bus/sec"
+        ));
+    }
 
     fn patterns() -> BTreeMap<String, String> {
         BTreeMap::from([(
