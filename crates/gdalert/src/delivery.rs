@@ -43,12 +43,7 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let map: BTreeMap<String, String> = toml::from_str(&text).with_context(|| {
-                format!(
-                    "{}: expected `\"<secret reference>\" = \"<value>\"` lines",
-                    path.display()
-                )
-            })?;
+            let map = read_secrets_file(path, &text)?;
             Arc::new(
                 map.iter()
                     .fold(StaticSecrets::new(), |s, (k, v)| s.with(k, v)),
@@ -66,4 +61,41 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
     Ok(gdalert_aws::remote_senders(&aws, &http, secrets, slack)
         .with("stdout", local.clone())
         .with("file", local))
+}
+
+/// Parses a secrets file. An error gives file:line:col and the parser's own
+/// message, never the TOML error's display, which quotes the source line
+/// (and with it a webhook URL or a key).
+pub fn read_secrets_file(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let (line, column) = e
+            .span()
+            .map(|s| gdalert_pattern::json::line_column(text, s.start))
+            .unwrap_or((1, 1));
+        anyhow::anyhow!(
+            "{}:{line}:{column}: {} (expected `\"<secret reference>\" = \"<value>\"` lines; the line is not shown because it may hold a secret)",
+            path.display(),
+            e.message()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secrets_file_error_never_prints_the_line() {
+        // Regression: an unquoted SSM name as key printed the whole line,
+        // webhook URL included.
+        let text = "/gdalert/slack = \"https://hooks.slack.com/services/T0/B0/SECRETPART\"\n";
+        let err = read_secrets_file(Path::new("secrets.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("secrets.toml:1:"), "{err}");
+        assert!(
+            !err.contains("SECRETPART") && !err.contains("hooks.slack"),
+            "{err}"
+        );
+    }
 }
