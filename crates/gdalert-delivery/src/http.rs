@@ -85,6 +85,7 @@ impl HttpClient {
     ) -> Result<Answer, Failure> {
         let url = self.policy.check(kind, url).map_err(Failure::fatal)?;
         let host = url.host_str().unwrap_or_default().to_string();
+        let secrets = secret_parts(&url, headers, body);
         let mut map = HeaderMap::new();
         map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in headers {
@@ -118,11 +119,18 @@ impl HttpClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-        let body = response
-            .text()
-            .await
-            .map_err(|_| Failure::retry(format!("{host}: HTTP {status}, body unreadable")))?;
-        let snippet: String = body.chars().take(200).collect();
+        let body = match response.text().await {
+            Ok(body) => body,
+            // A 2xx is delivered whatever happens to its body after: retrying
+            // would post the alert twice.
+            Err(_) if (200..300).contains(&status) => String::new(),
+            Err(_) => {
+                return Err(Failure::retry(format!(
+                    "{host}: HTTP {status}, body unreadable"
+                )))
+            }
+        };
+        let snippet: String = scrub(&body, &secrets).chars().take(200).collect();
         match status {
             200..=299 => Ok(Answer { status, body }),
             429 => Err(Failure::Retry {
@@ -142,4 +150,62 @@ impl HttpClient {
             _ => Err(Failure::fatal(format!("{host}: HTTP {status} {snippet}"))),
         }
     }
+}
+
+/// What a receiver must never get to echo into our errors and logs: the
+/// URL's path and query (webhook URLs are secrets), their longer segments,
+/// header values (tokens), and request-body strings under secret-looking
+/// keys (PagerDuty's `routing_key`).
+fn secret_parts(url: &url::Url, headers: &[(&str, String)], body: &[u8]) -> Vec<String> {
+    let mut parts = Vec::new();
+    let path = url.path();
+    if path.len() > 1 {
+        parts.push(path.to_string());
+        parts.extend(path.split('/').filter(|s| s.len() >= 6).map(str::to_string));
+    }
+    if let Some(query) = url.query().filter(|q| !q.is_empty()) {
+        parts.push(query.to_string());
+        parts.extend(
+            query
+                .split('&')
+                .filter(|s| s.len() >= 6)
+                .map(str::to_string),
+        );
+    }
+    parts.extend(
+        headers
+            .iter()
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.len() >= 8),
+    );
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
+        for (key, value) in map {
+            let key = key.to_ascii_lowercase();
+            if key.contains("key") || key.contains("token") || key.contains("secret") {
+                if let Some(v) = value.as_str().filter(|v| v.len() >= 6) {
+                    parts.push(v.to_string());
+                }
+            }
+        }
+    }
+    // Longest first, so a part inside another is not left half-shown.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts.dedup();
+    parts
+}
+
+/// `text` with every secret part (and its percent-encoded form) replaced.
+fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        let encoded =
+            percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        for form in [secret.as_str(), encoded.as_str()] {
+            if !form.is_empty() && out.contains(form) {
+                out = out.replace(form, "[redacted]");
+            }
+        }
+    }
+    out
 }

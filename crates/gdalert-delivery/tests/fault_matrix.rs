@@ -31,7 +31,10 @@ fn routes(kind: &str, base: &str) -> (String, StaticSecrets) {
     let (settings, secrets) = match kind {
         "slack" | "teams" => (
             format!("webhook_url_secret = \"/gdalert/{kind}\""),
-            StaticSecrets::new().with(&format!("/gdalert/{kind}"), &format!("{base}/hook")),
+            StaticSecrets::new().with(
+                &format!("/gdalert/{kind}"),
+                &format!("{base}/hook/T0/S3CRETPART?sig=S3CRETSIG"),
+            ),
         ),
         "pagerduty" => (
             format!("routing_key_secret = \"/gdalert/pd\"\nurl = \"{base}/v2/enqueue\""),
@@ -40,7 +43,7 @@ fn routes(kind: &str, base: &str) -> (String, StaticSecrets) {
         _ => (
             "url_secret = \"/gdalert/hook\"\nhmac_secret = \"/gdalert/hmac\"".to_string(),
             StaticSecrets::new()
-                .with("/gdalert/hook", &format!("{base}/in"))
+                .with("/gdalert/hook", &format!("{base}/in/S3CRETHOOK"))
                 .with("/gdalert/hmac", "shared-key"),
         ),
     };
@@ -288,4 +291,42 @@ async fn pagerduty_gets_the_routing_key_only_on_the_wire() {
     let body = &rx.seen()[0].body;
     assert_eq!(body["routing_key"], "R0UTINGKEY");
     assert_eq!(body["event_action"], "trigger");
+}
+
+#[tokio::test]
+async fn a_receiver_that_echoes_the_request_never_gets_a_secret_into_our_errors() {
+    // Regression: the first 200 characters of an error body were copied into
+    // errors, logs and dead letters; a receiver that echoes the request line
+    // (Express's default 404 page does) leaked the secret part of the URL.
+    for kind in KINDS {
+        let rx = Receiver::start(vec![Reply::Echo(404)]).await;
+        let run = Run::new(kind, &rx.base);
+        match run.invoke().await {
+            Delivery::Failed(e) => {
+                for secret in ["S3CRET", "R0UTINGKEY", "/hook/T0", "sig="] {
+                    assert!(
+                        !e.message.contains(secret),
+                        "{kind}: {secret} leaked: {}",
+                        e.message
+                    );
+                }
+                assert!(e.message.contains("404"), "{kind}: {}", e.message);
+            }
+            other => panic!("{kind}: {other:?}"),
+        }
+        assert_eq!(rx.seen().len(), 1, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn a_2xx_whose_body_is_cut_counts_as_delivered_and_is_not_posted_again() {
+    // Regression: an unreadable body after a 2xx made the delivery path
+    // retry, and Slack and Teams showed the alert twice.
+    for kind in ["slack", "teams", "webhook"] {
+        let rx = Receiver::start(vec![Reply::CutBody(200)]).await;
+        let run = Run::new(kind, &rx.base);
+        let got = run.invoke().await;
+        assert!(matches!(got, Delivery::Delivered { .. }), "{kind}: {got:?}");
+        assert_eq!(rx.seen().len(), 1, "{kind}: posted more than once");
+    }
 }

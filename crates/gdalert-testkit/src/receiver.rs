@@ -17,6 +17,11 @@ pub enum Reply {
     RateLimited(u64),
     /// Accept the connection, never answer.
     Hang,
+    /// `code` with a body that echoes the request line and headers, as
+    /// Express's default 404 page and many proxies do.
+    Echo(u16),
+    /// 2xx, then the connection is cut before the promised body arrives.
+    CutBody(u16),
 }
 
 /// What arrived.
@@ -84,6 +89,11 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let echo = format!(
+        "<pre>Cannot POST {path}</pre> headers: {:?} body: {}",
+        headers,
+        String::from_utf8_lossy(&body)
+    );
     let reply = {
         let mut state = state.lock().unwrap();
         state.seen.push(Request {
@@ -109,6 +119,26 @@ async fn answer(
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
+        }
+        Reply::Echo(code) => (StatusCode::from_u16(code).unwrap(), echo).into_response(),
+        Reply::CutBody(code) => {
+            // Promise 1 KB, send the status and 2 bytes, then cut the stream.
+            let stream = futures_util::stream::unfold(0u8, |step| async move {
+                match step {
+                    0 => Some((Ok(Bytes::from_static(b"ok")), 1)),
+                    1 => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Some((Err(std::io::Error::other("cut")), 2))
+                    }
+                    _ => None,
+                }
+            });
+            let body = axum::body::Body::from_stream(stream);
+            axum::response::Response::builder()
+                .status(code)
+                .header("content-length", "1024")
+                .body(body)
+                .unwrap()
         }
     }
 }
