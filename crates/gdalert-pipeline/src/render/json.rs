@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::clean;
+use super::text::{clean, fit_json_bytes, json_len};
 use crate::alert::Alert;
 
 /// Version of the webhook document; bump on breaking changes.
@@ -37,33 +37,32 @@ fn strip_invisible(text: &str) -> String {
 
 fn alert_value(alert: &Alert) -> Value {
     let mut value = cleaned(serde_json::to_value(alert).unwrap_or(Value::Null));
-    // Keep the document bounded: trim the longest strings until it fits.
-    let mut size = value.to_string().len();
-    while size > DETAIL_MAX_BYTES {
-        if !shrink_longest(&mut value) {
-            break;
-        }
-        size = value.to_string().len();
+    let size = value.to_string().len();
+    if size <= DETAIL_MAX_BYTES {
+        return value;
+    }
+    // Keep the document bounded in one pass: the room left by everything but
+    // the strings is shared among the strings (short ones whole, long ones
+    // cut, each saying how much it lost). It used to halve the longest string
+    // and re-serialise until it fit: minutes for a multi-megabyte finding.
+    let mut leaves = Vec::new();
+    strings(&mut value, &mut leaves);
+    let strings_size: usize = leaves.iter().map(|s| json_len(s)).sum();
+    let budget = DETAIL_MAX_BYTES.saturating_sub(size - strings_size);
+    let pieces = leaves.iter().map(|s| (**s).clone()).collect();
+    for (leaf, fitted) in leaves.into_iter().zip(fit_json_bytes(pieces, budget)) {
+        *leaf = fitted;
     }
     value
 }
 
-fn shrink_longest(value: &mut Value) -> bool {
-    fn longest(value: &mut Value) -> Option<&mut String> {
-        match value {
-            Value::String(s) => Some(s),
-            Value::Array(items) => items.iter_mut().filter_map(longest).max_by_key(|s| s.len()),
-            Value::Object(map) => map.values_mut().filter_map(longest).max_by_key(|s| s.len()),
-            _ => None,
-        }
-    }
-    match longest(value) {
-        Some(s) if s.chars().count() > 64 => {
-            let keep = s.chars().count() / 2;
-            *s = super::text::truncate(s, keep);
-            true
-        }
-        _ => false,
+/// Every string value in `value`, in document order.
+fn strings<'a>(value: &'a mut Value, out: &mut Vec<&'a mut String>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values_mut().for_each(|v| strings(v, out)),
+        _ => {}
     }
 }
 
@@ -85,4 +84,29 @@ pub(super) fn eventbridge(alert: &Alert, bus: Option<&str>) -> Value {
         entry["EventBusName"] = Value::String(bus.to_string());
     }
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_megabyte_alert_fits_the_entry_in_one_pass() {
+        // Regression: a 2.6 MB event took over ten minutes to render here.
+        let mut alert = Alert::summary("e", "t".into(), "m".into());
+        alert.description = Some("d&\"\\".repeat(500_000));
+        alert.held_titles = (0..400)
+            .map(|i| format!("{i}{}", "x".repeat(4000)))
+            .collect();
+        alert.meaning = "short meaning stays whole".into();
+        let value = alert_value(&alert);
+        let size = value.to_string().len();
+        assert!(size <= DETAIL_MAX_BYTES, "{size}");
+        assert_eq!(value["meaning"], "short meaning stays whole");
+        let description = value["description"].as_str().unwrap_or_default();
+        assert!(
+            description.ends_with("more characters)"),
+            "{description:.80}"
+        );
+    }
 }
