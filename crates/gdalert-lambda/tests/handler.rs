@@ -122,8 +122,20 @@ async fn a_configuration_failure_is_not_retryable() {
 async fn a_malformed_event_is_not_retryable_and_says_which_field() {
     let sender = Recording::failing("", false);
     let mut bad = event();
-    bad["detail"]["severity"] = serde_json::json!("very");
+    bad["detail"]["type"] = serde_json::json!(7);
     let err = app(sender).handle(bad).await.unwrap_err();
     assert!(!err.retryable);
-    assert!(err.message.contains("severity"), "{}", err.message);
+    assert!(err.message.contains("detail.type"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_mistyped_optional_field_still_gives_an_alert() {
+    // It used to fail the event as NotRetryable: the alert went to the
+    // dead-letter queue although EventBridge delivered it and a rule matched.
+    let sender = Recording::failing("", false);
+    let mut odd = event();
+    odd["detail"]["severity"] = serde_json::json!("very");
+    let answer = app(sender.clone()).handle(odd).await.unwrap();
+    assert_eq!(answer["deliveries"][0]["decision"], "sent", "{answer}");
+    assert_eq!(sender.sent.lock().unwrap().len(), 2);
 }

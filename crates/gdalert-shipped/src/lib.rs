@@ -11,6 +11,8 @@ macro_rules! files {
 
 /// `patterns/*.json`, as (file name, text).
 pub const PATTERNS: &[(&str, &str)] = files!("patterns":
+    "attack-sequences.json",
+    "attack-sequences-workloads.json",
     "runtime-command-and-control.json",
     "runtime-container-escape.json",
     "runtime-crypto-mining.json",
@@ -22,6 +24,7 @@ pub const PATTERNS: &[(&str, &str)] = files!("patterns":
 
 /// `tests/fixtures/events/*.json`, as (file name, text).
 pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
+    "attack-sequence-ecs-compromised-cluster.json",
     "runtime-fargate-c2-high.json",
     "runtime-eks-reverse-shell-high.json",
     "runtime-ec2-cryptominer-high.json",

@@ -65,8 +65,8 @@ fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     let sent = decisions(&first).iter().filter(|d| *d == "sent").count();
     // Directory order is name order, so each Healthy comes before its Unhealthy here:
-    // 4 runtime findings and 2 opened coverage incidents.
-    assert_eq!(sent, 6, "{}", text(&first.stdout));
+    // 1 attack sequence, 4 runtime findings and 2 opened coverage incidents.
+    assert_eq!(sent, 7, "{}", text(&first.stdout));
     let second = gdalert(&[
         "replay",
         "--store",
@@ -169,7 +169,7 @@ fn route_fixtures_pass_and_a_wrong_expectation_fails() {
     let o = gdalert(&["test"]);
     assert!(o.status.success(), "{}", text(&o.stdout));
     assert!(
-        text(&o.stdout).ends_with("8 passed, 0 failed\n"),
+        text(&o.stdout).ends_with("10 passed, 0 failed\n"),
         "{}",
         text(&o.stdout)
     );

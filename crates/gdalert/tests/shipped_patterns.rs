@@ -96,10 +96,25 @@ fn non_runtime_findings_match_nothing() {
         "finding-only-ec2-trojan-blackholetraffic-dns.aws-sample.json",
         "finding-only-s3-impact-maliciousipcaller.aws-sample.json",
         "finding-only-iam-privesc-administrativepermissions.retired-type.json",
-        "finding-only-attacksequence-iam-compromisedcredentials.panther-normalized.json",
     ] {
         assert!(matching(&shared_finding(name)).is_empty(), "{name}");
     }
+}
+
+#[test]
+fn attack_sequences_are_taken_by_the_sequence_patterns_only() {
+    // Regression: no shipped pattern took them (featureName Correlation, a
+    // type without Runtime), so no rule invoked the function for them.
+    assert_eq!(
+        matching(&shared_finding(
+            "finding-only-attacksequence-iam-compromisedcredentials.panther-normalized.json"
+        )),
+        ["attack-sequences"]
+    );
+    assert_eq!(
+        matching(&fixture("attack-sequence-ecs-compromised-cluster.json")),
+        ["attack-sequences-workloads", "attack-sequences"]
+    );
 }
 
 #[test]
