@@ -59,6 +59,10 @@ impl HttpClient {
             // Never follow a redirect: a webhook that redirects elsewhere would
             // carry the alert past the host allowlist.
             .redirect(reqwest::redirect::Policy::none())
+            // Names resolve to public addresses only (see `url_policy`).
+            .dns_resolver(Arc::new(crate::url_policy::PublicOnlyResolver {
+                policy: policy.clone(),
+            }))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpClient {

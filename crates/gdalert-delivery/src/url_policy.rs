@@ -6,9 +6,63 @@
 //! hosts, over https. The allowlist is configurable
 //! (`GDALERT_WEBHOOK_ALLOWED_HOSTS`); plain http is accepted only for
 //! loopback and only when explicitly allowed (local test receivers).
+//!
+//! No kind may reach a loopback, private, link-local (the instance metadata
+//! service at 169.254.169.254), carrier-grade NAT, unique-local or other
+//! non-public address unless `GDALERT_WEBHOOK_ALLOWED_HOSTS` names the host:
+//! IP literals in any spelling (`2130706433`, `[::ffff:10.0.0.1]`) are
+//! refused by [`UrlPolicy::check`], and names are resolved by
+//! [`PublicOnlyResolver`], so the address actually connected to is the
+//! address that was checked (no DNS rebinding between check and connect).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use gdalert_pipeline::config::DestinationKind;
 use url::{Host, Url};
+
+/// Whether `ip` is on the public internet: not loopback, private,
+/// link-local, shared (CGNAT), unspecified, multicast, broadcast,
+/// documentation, benchmarking or reserved space, in v4 or v6 (v4-mapped
+/// and NAT64 addresses are judged by the v4 address inside).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let s = v6.segments();
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                let o = v6.octets();
+                return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || v6 == Ipv6Addr::from([0u16, 0, 0, 0, 0, 0, 0, 1]))
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0 // "this network"
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // shared address space 100.64/10
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking 198.18/15
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || o[0] >= 240) // reserved
+}
 
 /// Rules a webhook URL must pass before anything is sent.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +154,22 @@ impl UrlPolicy {
         if loopback && self.allow_loopback_http {
             return Ok(parsed);
         }
+        let named = self.extra_hosts.iter().any(|p| host_matches(p, &host_text));
+        let ip = match &host {
+            Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+            Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+            Host::Domain(d) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                // `localhost.`, `x.localhost`: loopback by definition.
+                (d == "localhost" || d.ends_with(".localhost"))
+                    .then_some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            }
+        };
+        if let Some(ip) = ip.filter(|ip| !is_public(*ip) && !named) {
+            return Err(format!(
+                "host {host_text} is a loopback, private or link-local address ({ip}); webhooks go to public hosts only, unless GDALERT_WEBHOOK_ALLOWED_HOSTS names it"
+            ));
+        }
         if parsed.scheme() != "https" {
             return Err(format!(
                 "webhook URLs must use https (got {}:// to {host_text})",
@@ -130,9 +200,100 @@ impl UrlPolicy {
     }
 }
 
+/// Resolves webhook host names, keeping only public addresses unless the
+/// name is on the allowlist (or is `localhost` with loopback allowed). The
+/// HTTP client connects only to what this returns.
+#[derive(Debug, Clone)]
+pub struct PublicOnlyResolver {
+    pub policy: UrlPolicy,
+}
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        let named = self
+            .policy
+            .extra_hosts
+            .iter()
+            .any(|p| host_matches(p, &host));
+        let loopback_ok = self.policy.allow_loopback_http && host == "localhost";
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept: Vec<SocketAddr> = all
+                .iter()
+                .copied()
+                .filter(|a| named || loopback_ok || is_public(a.ip()))
+                .collect();
+            if kept.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> = format!(
+                    "{host} resolves only to loopback, private or link-local addresses; webhooks go to public hosts only, unless GDALERT_WEBHOOK_ALLOWED_HOSTS names it"
+                )
+                .into();
+                return Err(err);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_addresses_are_refused_in_every_spelling() {
+        let policy = UrlPolicy::default();
+        for url in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.1/hook",
+            "https://127.0.0.1/hook",
+            "https://[::1]/hook",
+            "https://2130706433/hook",
+            "https://0x7f.1/hook",
+            "https://localhost./hook",
+            "https://a.localhost/hook",
+            "https://[::ffff:10.0.0.1]/hook",
+            "https://[fd00::1]/hook",
+            "https://100.64.0.1/hook",
+        ] {
+            let err = policy.check(DestinationKind::Webhook, url).expect_err(url);
+            assert!(err.contains("public hosts only"), "{url}: {err}");
+        }
+        assert!(policy
+            .check(DestinationKind::Webhook, "https://203.0.114.7/hook")
+            .is_ok());
+        // Named on the allowlist: an internal receiver is the owner's choice.
+        let internal = UrlPolicy {
+            extra_hosts: vec!["10.0.0.1".into()],
+            allow_loopback_http: false,
+        };
+        assert!(internal
+            .check(DestinationKind::Webhook, "https://10.0.0.1/hook")
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_internal_addresses_are_refused() {
+        use reqwest::dns::Resolve;
+        let resolver = PublicOnlyResolver {
+            policy: UrlPolicy::default(),
+        };
+        let name: reqwest::dns::Name = "localhost".parse().unwrap_or_else(|_| unreachable!());
+        let err = match resolver.resolve(name).await {
+            Ok(_) => panic!("localhost resolved for a webhook"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("public hosts only"), "{err}");
+        let allowed = PublicOnlyResolver {
+            policy: UrlPolicy {
+                extra_hosts: vec!["localhost".into()],
+                allow_loopback_http: false,
+            },
+        };
+        let name: reqwest::dns::Name = "localhost".parse().unwrap_or_else(|_| unreachable!());
+        assert!(allowed.resolve(name).await.is_ok());
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs
