@@ -32,17 +32,27 @@ pub struct Input {
     pub text: String,
 }
 
+/// Events read, and what could not be read (`file` or `file:line`, why).
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub events: Vec<Input>,
+    pub unreadable: Vec<(String, String)>,
+}
+
 /// Reads events: files (one JSON event, a JSON array of events, or JSON
 /// Lines), directories (their `*.json` and `*.jsonl`, sorted), `-` for stdin.
-pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
-    let mut inputs = Vec::new();
+/// A file or line that cannot be read (not UTF-8, no permission) is listed
+/// in [`Inputs::unreadable`] and the rest is read: one bad file must not
+/// stop a replay of thousands.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Inputs> {
+    let mut inputs = Inputs::default();
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .context("cannot read stdin")?;
-            split_events("stdin", &text, &mut inputs);
+            split_bytes("stdin", &bytes, &mut inputs);
         } else if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .with_context(|| format!("cannot list {}", path.display()))?
@@ -51,20 +61,45 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
                 .collect();
             files.sort();
             for file in files {
-                read_file(&file, &mut inputs)?;
+                read_file(&file, &mut inputs);
             }
         } else {
-            read_file(path, &mut inputs)?;
+            read_file(path, &mut inputs);
         }
     }
     Ok(inputs)
 }
 
-fn read_file(path: &Path, inputs: &mut Vec<Input>) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    split_events(&path.display().to_string(), &text, inputs);
-    Ok(())
+fn read_file(path: &Path, inputs: &mut Inputs) {
+    match std::fs::read(path) {
+        Ok(bytes) => split_bytes(&path.display().to_string(), &bytes, inputs),
+        Err(e) => inputs
+            .unreadable
+            .push((path.display().to_string(), format!("cannot read: {e}"))),
+    }
+}
+
+/// Text as [`split_events`] takes it; where the bytes are not UTF-8, each
+/// line that is still becomes an event and each line that is not is listed.
+fn split_bytes(origin: &str, bytes: &[u8], inputs: &mut Inputs) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => split_events(origin, text, &mut inputs.events),
+        Err(_) => {
+            for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+                match std::str::from_utf8(line) {
+                    Ok(text) if text.trim().is_empty() => {}
+                    Ok(text) => inputs.events.push(Input {
+                        origin: format!("{origin}:{}", n + 1),
+                        text: text.to_string(),
+                    }),
+                    Err(e) => inputs.unreadable.push((
+                        format!("{origin}:{}", n + 1),
+                        format!("not UTF-8 text (byte {})", e.valid_up_to() + 1),
+                    )),
+                }
+            }
+        }
+    }
 }
 
 /// One document, an array of documents, or one document per line.

@@ -178,19 +178,21 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     };
     let mode = &mode;
     let dry_run = !args.deliver;
-    let inputs = if args.events.is_empty() {
-        embedded::SAMPLE_EVENTS
+    let (inputs, unreadable) = if args.events.is_empty() {
+        let events = embedded::SAMPLE_EVENTS
             .iter()
             .map(|(name, text)| Input {
                 origin: format!("(built in) tests/fixtures/events/{name}"),
                 text: text.to_string(),
             })
-            .collect()
+            .collect();
+        (events, Vec::new())
     } else {
         for path in &args.events {
             local::must_exist(path)?;
         }
-        local::read_inputs(&args.events)?
+        let read = local::read_inputs(&args.events)?;
+        (read.events, read.unreadable)
     };
     let has_remote = loaded.config.has_remote_destination();
     let pipeline = Pipeline::new(loaded.config);
@@ -216,6 +218,11 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
         out: stdout.lock(),
     };
     let mut tally = Tally::default();
+    for (origin, why) in &unreadable {
+        tally.events += 1;
+        tally.invalid += 1;
+        eprintln!("{origin}: skipped, {why}");
+    }
     let mut clock: Option<DateTime<Utc>> = None;
     let mut last_digest: Option<DateTime<Utc>> = None;
     for input in &inputs {

@@ -336,3 +336,39 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         );
     }
 }
+
+#[test]
+fn one_unreadable_file_or_line_does_not_stop_a_replay() {
+    // Regression: one non-UTF-8 file in a directory, or one bad byte in a
+    // JSON Lines file, ended the replay with exit 2 and nothing processed.
+    let dir = tempfile::tempdir().unwrap();
+    let good =
+        std::fs::read(root().join("tests/fixtures/events/runtime-fargate-c2-high.json")).unwrap();
+    std::fs::write(dir.path().join("a-good.json"), &good).unwrap();
+    std::fs::write(dir.path().join("b-binary.json"), [0xff, 0xfe, 0x00, 0x7b]).unwrap();
+    let other = std::fs::read_to_string(
+        root().join("tests/fixtures/events/runtime-eks-reverse-shell-high.json"),
+    )
+    .unwrap();
+    let one_line: serde_json::Value = serde_json::from_str(&other).unwrap();
+    let mut jsonl = one_line.to_string().into_bytes();
+    jsonl.extend_from_slice(b"\n{\"detail-type\": \"GuardDuty Finding\", \"x\": \"\xff\"}\n");
+    std::fs::write(dir.path().join("c-lines.jsonl"), jsonl).unwrap();
+    let o = gdalert(&[
+        "replay",
+        "--fresh",
+        "--format",
+        "json",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("b-binary.json:1: skipped, not UTF-8"), "{err}");
+    assert!(err.contains("c-lines.jsonl:2: skipped, not UTF-8"), "{err}");
+    assert!(err.contains("2 invalid"), "{err}");
+    assert_eq!(
+        decisions(&o).iter().filter(|d| *d == "sent").count(),
+        2,
+        "both good events are still handled"
+    );
+}
