@@ -848,6 +848,22 @@ impl Loader<'_> {
             DestinationKind::Stdout => {}
             DestinationKind::File => need(self, d.path.is_some(), "`path`"),
         }
+        if let Some(templates) = &d.templates {
+            for (which, template) in [("title", &templates.title), ("text", &templates.text)] {
+                if let Some(Err(e)) = template.as_deref().map(|t| {
+                    minijinja::Environment::new()
+                        .template_from_str(t)
+                        .map(|_| ())
+                }) {
+                    self.problem(
+                        start,
+                        format!(
+                            "destination {name:?}: the `{which}` template does not compile: {e}"
+                        ),
+                    );
+                }
+            }
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -965,6 +981,18 @@ mod tests {
                 "{extra}: {found:?}"
             );
         }
+        let broken = "[destinations.chat]\nkind = \"stdout\"\n[destinations.chat.templates]\ntitle = \"{{ alert.title \"\n";
+        let found = problems(
+            &format!("{broken}{OK}")
+                .replace("[destinations.out]", "[destinations.out2]")
+                .replace("destinations = [\"out\"]", "destinations = [\"chat\"]"),
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("`title` template does not compile")),
+            "a template that cannot compile is refused at load: {found:?}"
+        );
         assert!(is_email_address("soc+gd@corp.example.com"));
         assert!(is_event_bus(
             "arn:aws:events:us-east-1:123456789012:event-bus/sec"

@@ -257,7 +257,9 @@ impl Escape {
             Escape::Slack => text::slack_escape(&text::defang(&cleaned)),
             Escape::Teams => text::teams_escape(&text::defang(&cleaned)),
             Escape::Html => text::html_escape(&text::defang(&cleaned)),
-            Escape::Plain => cleaned,
+            // Plain text is auto-linked by mail and SMS clients too: defanged
+            // like the built-in text.
+            Escape::Plain => text::defang(&cleaned),
         }
     }
 }
@@ -300,8 +302,14 @@ impl Custom {
             out.write_str(&shown).map_err(minijinja::Error::from)
         });
         let context = minijinja::Value::from(minijinja::value::Serde(self.context.as_ref()?));
-        env.render_str(template, minijinja::context! { alert => context })
-            .ok()
+        match env.render_str(template, minijinja::context! { alert => context }) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                // The built-in text is used instead; the failure is not silent.
+                tracing::error!(error = %e, "template override failed at render time; the built-in text was used");
+                None
+            }
+        }
     }
 
     /// The overridden headline, escaped for `escape`, if a template gives one.
