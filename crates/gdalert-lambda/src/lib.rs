@@ -23,19 +23,49 @@ use gdalert_pipeline::{Alert, Payload};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::value::RawValue;
 
-/// JSON logs (one object per line, with the event span's fields), level
-/// from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` (default `info`).
+/// Logging as the Lambda runtime sets it up (its own helper): level from
+/// `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, else `INFO`; JSON lines when
+/// `AWS_LAMBDA_LOG_FORMAT` is `JSON` (the template sets it), text otherwise.
+/// Every line of an invocation carries the runtime's span with its
+/// `requestId`.
 pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
-        .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .try_init();
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// A function's whole life: logging, init (configuration validated, clients
+/// built once), then invocations until the runtime stops. An init failure is
+/// posted to the Runtime API's init error endpoint with a message that names
+/// what to set (so `cargo lambda invoke` and the Lambda console show it), and
+/// printed.
+pub async fn main(role: Role) -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    match App::from_env(role).await {
+        Ok(app) => run(app).await,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(error = %message, "init failed");
+            report_init_error(&message).await;
+            Err(message.into())
+        }
+    }
+}
+
+/// Posts `message` to `/runtime/init/error` (best effort: without a Runtime
+/// API, as when run by hand, there is nobody to tell but the log).
+async fn report_init_error(message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body = serde_json::json!({"errorType": "gdalert.InitError", "errorMessage": message});
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", "gdalert.InitError")
+        .json(&body)
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::error!(error = %e, "could not report the init error to the Runtime API");
+    }
 }
 
 /// Serves invocations until the runtime stops.

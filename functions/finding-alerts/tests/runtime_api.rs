@@ -29,6 +29,9 @@ fn lambda_env(cmd: &mut Command, runtime_api: &str) {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/finding-alerts")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        // What the template's LoggingConfig (LogFormat JSON) makes Lambda set.
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -161,6 +164,17 @@ async fn a_missing_variable_stops_init_and_names_it() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(text.contains("GDALERT_STATE_TABLE"), "{text}");
+    assert!(
+        !text.contains("Missing {"),
+        "a readable message, not a Debug form: {text}"
+    );
+    // The Runtime API hears it too (so `cargo lambda invoke` prints it).
+    let answers = within("init error report", api.answers(1)).await;
+    assert_eq!(answers[0].request_id, "init");
+    let error = answers[0].result.as_ref().unwrap_err();
+    assert_eq!(error["errorType"], "gdalert.InitError", "{error}");
+    let message = error["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("GDALERT_STATE_TABLE"), "{message}");
 }
 
 /// Runs the function with `GDALERT_STATE_TABLE=table`, DynamoDB at
@@ -211,6 +225,10 @@ fn assert_failed_open_loudly(answer: &Result<Value, Value>, printed: &str) {
         .find(|l| l.contains("state store unavailable"))
         .unwrap_or_else(|| panic!("no log line names the store failure:\n{printed}"));
     assert!(error_line.contains("\"level\":\"ERROR\""), "{error_line}");
+    assert!(
+        error_line.contains("req-state"),
+        "the invocation's request id is on its log lines: {error_line}"
+    );
     assert!(
         printed
             .lines()
