@@ -99,8 +99,9 @@ impl DynamoStore {
         }
     }
 
-    /// Creates the table and its index (tests and local runs; production
-    /// tables come from the SAM template).
+    /// Creates the table with the template's schema: key, `due-index`, TTL
+    /// (`gdalert state create-table`, tests; deployed tables come from the
+    /// SAM template).
     pub async fn create_table(&self) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -145,6 +146,24 @@ impl DynamoStore {
             .map_err(|e| {
                 unavailable(
                     "CreateTable",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        // As the template: expired state is deleted by DynamoDB for free.
+        let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(|e| unavailable("UpdateTimeToLive", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(
+                    "UpdateTimeToLive",
                     aws_sdk_dynamodb::error::DisplayErrorContext(e),
                 )
             })?;

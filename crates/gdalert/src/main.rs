@@ -10,6 +10,7 @@ mod render;
 mod replay;
 mod route_tests;
 mod samples;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     Patterns(patterns::PatternsCommand),
     /// Replay the dead-letter queue through the deployed pipeline.
     Redrive(redrive::RedriveArgs),
+    /// The functions' DynamoDB state table.
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Keep infra/ in step with patterns/ (the deployed EventBridge rules).
     #[command(subcommand)]
     Infra(infra::InfraCommand),
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Patterns(cmd) => runtime.block_on(patterns::run(cmd)),
         Command::Infra(cmd) => infra::run(cmd),
         Command::Redrive(args) => runtime.block_on(redrive::run(args)),
+        Command::State(cmd) => runtime.block_on(state::run(cmd)),
     };
     match result {
         Ok(code) => code,

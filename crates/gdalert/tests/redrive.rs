@@ -104,3 +104,56 @@ async fn redrive_delivers_dead_letters_once_and_keeps_what_it_cannot_handle() {
         .sum();
     assert_eq!(count, 1, "only the unreadable dead letter is kept");
 }
+
+#[tokio::test]
+async fn state_create_table_makes_the_templates_table_the_functions_can_use() {
+    let table = unique("gdalert-created");
+    let name = table.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_gdalert"))
+            .args(["state", "create-table", "--table", &name])
+            .current_dir(root())
+            .env("AWS_ENDPOINT_URL", moto_url())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("GDALERT_STATE_TABLE={table}")));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&moto_url()).await);
+    let described = dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let t = described.table().unwrap();
+    assert_eq!(t.key_schema()[0].attribute_name(), "pk");
+    assert_eq!(
+        t.global_secondary_indexes()[0].index_name(),
+        Some("due-index")
+    );
+    let ttl = dynamodb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some("ttl")
+    );
+    // The store works on it.
+    let aws = gdalert_aws::AwsClients::from_config(&sdk_config(&moto_url()).await);
+    gdalert_pipeline::store::contract::check(&gdalert_aws::DynamoStore::new(aws.dynamodb, &table))
+        .await;
+}
