@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use tracing::Instrument;
 
 use crate::emf::Metrics;
-use crate::env::{FunctionEnv, InitError};
+use crate::env::{FunctionEnv, InitError, StateConfig};
+use gdalert_store_sqlite::SqliteStore;
 
 /// Which function this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +87,15 @@ impl App {
         let env = FunctionEnv::read(|n| std::env::var(n).ok())?;
         let config = load_routes(&env)?;
         let aws = AwsClients::load().await;
-        let store: Arc<dyn Store> =
-            Arc::new(DynamoStore::new(aws.dynamodb.clone(), &env.state_table));
+        let store: Arc<dyn Store> = match &env.state {
+            StateConfig::Dynamo(table) => Arc::new(DynamoStore::new(aws.dynamodb.clone(), table)),
+            StateConfig::Sqlite(path) => {
+                Arc::new(SqliteStore::open(path).map_err(|e| InitError::Invalid {
+                    name: "GDALERT_STATE",
+                    reason: e.to_string(),
+                })?)
+            }
+        };
         let secrets = Arc::new(CachedSecrets::new(
             AwsSecrets::new(aws.secrets_manager.clone(), aws.ssm.clone()),
             env.secret_ttl,
@@ -124,7 +132,11 @@ impl App {
             pipeline,
             store,
             sender,
-            options: RunOptions::deliver(format!("{}-{}", env.function_name, std::process::id())),
+            options: RunOptions {
+                owner: format!("{}-{}", env.function_name, std::process::id()),
+                // Locally, as `gdalert replay`: remote destinations are shown, not sent.
+                dry_run: !env.deliver,
+            },
             env,
         }
     }
@@ -277,12 +289,17 @@ impl App {
                     metrics.add("Suppressed", Some(("Reason", &reason)), 1.0);
                 }
             }
-            rows.push(json!({
+            let mut row = json!({
                 "route": d.route,
                 "destination": d.destination,
                 "decision": d.status.as_str(),
                 "reason": d.reason,
-            }));
+            });
+            if d.status == Status::DryRun {
+                // A local run shows what would have been sent.
+                row["payload"] = serde_json::to_value(&d.payload).unwrap_or_default();
+            }
+            rows.push(row);
         }
         let failed = report.failures().count();
         if failed == 0 {

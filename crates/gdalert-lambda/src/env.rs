@@ -18,11 +18,25 @@ pub enum InitError {
     Routes(String),
 }
 
+/// Where the function keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateConfig {
+    /// `GDALERT_STATE_TABLE`: a DynamoDB table (deployed; the template sets it).
+    Dynamo(String),
+    /// `GDALERT_STATE=sqlite:PATH`, with no table: one SQLite file, for
+    /// running the function locally (`cargo lambda watch`) with no AWS account.
+    Sqlite(PathBuf),
+}
+
 /// Everything a function reads from its environment.
 #[derive(Debug, Clone)]
 pub struct FunctionEnv {
-    /// `GDALERT_STATE_TABLE`: the DynamoDB table holding dedupe state.
-    pub state_table: String,
+    /// Where state lives.
+    pub state: StateConfig,
+    /// Remote destinations are contacted (`GDALERT_DELIVER`, default: yes
+    /// with a DynamoDB table, no with a local store, as `gdalert replay`:
+    /// rendered and shown, not sent).
+    pub deliver: bool,
     /// `GDALERT_ROUTES_FILE`: a routes file to use instead of the one built in.
     pub routes_file: Option<PathBuf>,
     /// `GDALERT_PATTERNS_DIR`: pattern files the routes file names (default:
@@ -48,13 +62,38 @@ impl FunctionEnv {
     /// Reads the configuration through `var` (the process environment in
     /// production, a map in tests).
     pub fn read(var: impl Fn(&str) -> Option<String>) -> Result<FunctionEnv, InitError> {
-        let state_table =
-            var("GDALERT_STATE_TABLE")
-                .filter(|v| !v.is_empty())
-                .ok_or(InitError::Missing {
+        let state = match (
+            var("GDALERT_STATE_TABLE").filter(|v| !v.is_empty()),
+            var("GDALERT_STATE").filter(|v| !v.is_empty()),
+        ) {
+            (Some(table), _) => StateConfig::Dynamo(table),
+            (None, Some(local)) => match local.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => StateConfig::Sqlite(PathBuf::from(path)),
+                _ => {
+                    return Err(InitError::Invalid {
+                        name: "GDALERT_STATE",
+                        reason: format!("{local:?}: write sqlite:PATH (e.g. sqlite:.gdalert/function-state.db)"),
+                    })
+                }
+            },
+            (None, None) => {
+                return Err(InitError::Missing {
                     name: "GDALERT_STATE_TABLE",
-                    what: "the DynamoDB table for dedupe state (the SAM template sets it)",
-                })?;
+                    what: "the DynamoDB table for dedupe state (the SAM template sets it); to run locally without AWS, set GDALERT_STATE=sqlite:.gdalert/function-state.db instead",
+                })
+            }
+        };
+        let deliver = match var("GDALERT_DELIVER").as_deref() {
+            None | Some("") => matches!(state, StateConfig::Dynamo(_)),
+            Some("1") | Some("true") => true,
+            Some("0") | Some("false") => false,
+            Some(other) => {
+                return Err(InitError::Invalid {
+                    name: "GDALERT_DELIVER",
+                    reason: format!("{other:?}: use true or false"),
+                })
+            }
+        };
         let secret_ttl = match var("GDALERT_SECRET_TTL") {
             Some(v) => humantime::parse_duration(&v).map_err(|e| InitError::Invalid {
                 name: "GDALERT_SECRET_TTL",
@@ -68,7 +107,8 @@ impl FunctionEnv {
                 reason: e.reason,
             })?;
         Ok(FunctionEnv {
-            state_table,
+            state,
+            deliver,
             routes_file: var("GDALERT_ROUTES_FILE")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -124,6 +164,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("GDALERT_SECRET_TTL"), "{err}");
+    }
+
+    #[test]
+    fn a_local_store_runs_without_aws_and_dry_by_default() {
+        let e = FunctionEnv::read(env(&[("GDALERT_STATE", "sqlite:/tmp/s.db")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.state, StateConfig::Sqlite(PathBuf::from("/tmp/s.db")));
+        assert!(!e.deliver);
+        let err = FunctionEnv::read(env(&[("GDALERT_STATE", "postgres://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sqlite:PATH"), "{err}");
+        let missing = FunctionEnv::read(env(&[])).unwrap_err().to_string();
+        assert!(
+            missing.contains("GDALERT_STATE=sqlite:"),
+            "says how to run locally: {missing}"
+        );
     }
 
     #[test]

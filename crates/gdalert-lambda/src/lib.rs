@@ -15,7 +15,7 @@ pub mod env;
 use std::sync::Arc;
 
 pub use app::{App, HandlerError, Role};
-pub use env::{FunctionEnv, InitError};
+pub use env::{FunctionEnv, InitError, StateConfig};
 
 use gdalert_delivery::{DestinationClient, Failure};
 use gdalert_pipeline::config::Destination;

@@ -253,3 +253,46 @@ async fn a_missing_state_table_is_logged_at_error_and_counted() {
         "the cause is named:\n{printed}"
     );
 }
+
+#[tokio::test]
+async fn with_no_aws_account_a_local_store_prints_the_alert_then_the_dedupe() {
+    // `cargo lambda watch` + `cargo lambda invoke` on a laptop: no table, no
+    // AWS. The state is a SQLite file; remote destinations are shown, not sent.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("function-state.db");
+    let api = RuntimeApi::start().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env_remove("GDALERT_STATE_TABLE")
+        .env("GDALERT_STATE", format!("sqlite:{}", state.display()))
+        // Nothing may call AWS: point every client at a closed port.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env(
+            "GDALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:gdalert",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _function = Function(cmd.spawn().unwrap());
+    let event: Value =
+        serde_json::from_str(&fixture("runtime-eks-reverse-shell-high.json")).unwrap();
+    api.invoke("local-1", event.clone());
+    let answers = within("first local invocation", api.answers(1)).await;
+    let first = answers[0]
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("function failed: {e}"));
+    assert_eq!(first["lifecycle"], "new", "{first}");
+    assert_eq!(first["deliveries"][0]["decision"], "sent", "{first}");
+    api.invoke("local-2", event);
+    let answers = within("second local invocation", api.answers(2)).await;
+    let second = answers[1]
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("function failed: {e}"));
+    assert_eq!(
+        second["deliveries"][0]["decision"], "already_delivered",
+        "{second}"
+    );
+    assert!(state.exists());
+}
