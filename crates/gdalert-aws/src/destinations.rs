@@ -12,7 +12,8 @@ use gdalert_pipeline::{Alert, Payload};
 use crate::sdk_error::failure;
 
 /// Publishes to an SNS topic, with the message attributes subscription
-/// filter policies use (`severity`, `type`, `account`, `region`, `cluster`,
+/// filter policies use (`severity`, `type`, `account`, `region`, `cluster` and
+/// `instance` when known,
 /// `lifecycle`).
 #[derive(Debug, Clone)]
 pub struct SnsClient {

@@ -459,3 +459,28 @@ fn pagerduty_resolves_coverage_with_the_same_dedup_key() {
     assert_eq!(resolve["event_action"], "resolve");
     assert_eq!(trigger["dedup_key"], resolve["dedup_key"]);
 }
+
+#[test]
+fn the_sns_cluster_attribute_is_only_ever_a_cluster() {
+    // Regression: EC2 findings put the instance id under `cluster`, so
+    // subscription filter policies on `cluster` misfired.
+    let config = config();
+    let sns = config
+        .destinations
+        .values()
+        .find(|d| d.kind == gdalert_pipeline::DestinationKind::Sns)
+        .cloned()
+        .unwrap_or_else(|| panic!("the test routes have an SNS destination"));
+    let alert = alert_for(
+        &fixture("runtime-ec2-cryptominer-high.json"),
+        Lifecycle::New,
+    );
+    let Payload::Sns { attributes, .. } = gdalert_pipeline::render(&alert, &sns).unwrap() else {
+        panic!("SNS payload")
+    };
+    assert!(!attributes.contains_key("cluster"), "{attributes:?}");
+    assert_eq!(
+        attributes.get("instance").map(String::as_str),
+        Some("i-0a1b2c3d4e5f60718")
+    );
+}

@@ -22,7 +22,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     };
     // Attribute values may not be empty; "none" keeps filter policies simple.
     let value = |v: Option<&str>| super::text::clean(v.filter(|s| !s.is_empty()).unwrap_or("none"));
-    let attributes = BTreeMap::from([
+    let mut attributes = BTreeMap::from([
         ("severity".to_string(), alert.band.as_str().to_string()),
         (
             "type".to_string(),
@@ -31,20 +31,21 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         ("account".to_string(), value(Some(&alert.account_id))),
         ("region".to_string(), value(Some(&alert.region))),
         (
-            "cluster".to_string(),
-            value(
-                alert
-                    .resource
-                    .cluster
-                    .as_deref()
-                    .or(alert.resource.instance.as_deref()),
-            ),
-        ),
-        (
             "lifecycle".to_string(),
             alert.verdict.lifecycle.as_str().to_string(),
         ),
     ]);
+    // Where it happened, each under its own name and only when known: a
+    // filter policy on `cluster` must never see an instance id.
+    let place = [
+        ("cluster", alert.resource.cluster.as_deref()),
+        ("instance", alert.resource.instance.as_deref()),
+    ];
+    for (name, v) in place {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            attributes.insert(name.to_string(), super::text::clean(v));
+        }
+    }
     Payload::Sns {
         subject,
         message,
