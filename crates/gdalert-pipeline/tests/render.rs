@@ -375,6 +375,7 @@ fn check_html(case: &str, html: &str) {
     assert!(!lower.contains("http://evil"), "email/{case}: live link");
     // Only our own tags: count them.
     let allowed = [
+        "<br>",
         "<!doctype",
         "<html",
         "</html",
@@ -483,4 +484,36 @@ fn the_sns_cluster_attribute_is_only_ever_a_cluster() {
         attributes.get("instance").map(String::as_str),
         Some("i-0a1b2c3d4e5f60718")
     );
+}
+
+#[test]
+fn multi_line_descriptions_keep_their_line_breaks_in_every_body() {
+    // Regression: every newline of AWS's multi-line descriptions (each attack
+    // sequence has one) arrived as a literal backslash-n.
+    let config = config();
+    let alert = alert_for(
+        &fixture("attack-sequence-ecs-compromised-cluster.json"),
+        Lifecycle::New,
+    );
+    let source = alert.description.clone().unwrap_or_default();
+    assert!(source.contains('\n'), "the fixture's description has lines");
+    // (The EventBridge entry's Detail is JSON text: its `\n` escapes are JSON's.)
+    for destination in config
+        .destinations
+        .values()
+        .filter(|d| d.kind != gdalert_pipeline::DestinationKind::Eventbridge)
+    {
+        let payload = gdalert_pipeline::render(&alert, destination).unwrap();
+        let mut texts = Vec::new();
+        strings(&payload_value(&payload), &mut texts);
+        for text in texts.iter().filter(|t| {
+            t.contains("3 MITRE ATT&CK tactics") || t.contains("3 MITRE ATT&amp;CK tactics")
+        }) {
+            assert!(
+                !text.contains("\\n"),
+                "{}: a literal backslash-n where the description had a line break: {text:.300}",
+                destination.name
+            );
+        }
+    }
 }

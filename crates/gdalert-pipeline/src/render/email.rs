@@ -1,7 +1,7 @@
 //! Email: subject, plain text and HTML. HTML is escaped and defanged (mail
 //! clients auto-link URLs); the subject is one clean line.
 
-use super::text::{clean, defang, html_escape, truncate};
+use super::text::{clean, clean_lines, defang, html_escape, truncate};
 use super::{facts, shown_title, Custom, Escape, Payload};
 use crate::alert::Alert;
 
@@ -21,7 +21,10 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     }
     text.push_str("\n\n");
     if let Some(d) = &alert.description {
-        text.push_str(&format!("{}\n\n", truncate(&defang(&clean(d)), VALUE_MAX)));
+        text.push_str(&format!(
+            "{}\n\n",
+            truncate(&defang(&clean_lines(d)), VALUE_MAX)
+        ));
     }
     for f in &facts {
         let value = if f.attacker {
@@ -56,7 +59,8 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         None => html.push_str(&format!("<p>{}</p>", html_escape(&clean(&alert.meaning)))),
     }
     if let Some(d) = &alert.description {
-        html.push_str(&format!("<p><em>{}</em></p>", esc(d)));
+        let lines = html_escape(&truncate(&defang(&clean_lines(d)), VALUE_MAX));
+        html.push_str(&format!("<p><em>{}</em></p>", lines.replace('\n', "<br>")));
     }
     html.push_str("<table cellpadding=\"4\">");
     for f in &facts {

@@ -6,7 +6,9 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, slack_code, slack_escape, truncate, truncate_escaped};
+use super::text::{
+    clean, clean_lines, defang, slack_code, slack_escape, truncate, truncate_escaped,
+};
 use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
@@ -40,7 +42,10 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         None => {
             let mut text = format!("{} {}", emoji(alert), slack_escape(&clean(&alert.meaning)));
             if let Some(description) = &alert.description {
-                text.push_str(&format!("\n{}", slack_escape(&defang(&clean(description)))));
+                text.push_str(&format!(
+                    "\n{}",
+                    slack_escape(&defang(&clean_lines(description)))
+                ));
             }
             text
         }

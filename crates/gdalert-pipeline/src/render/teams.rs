@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, fit_json_bytes, teams_escape, truncate};
+use super::text::{clean, clean_lines, defang, fit_json_bytes, teams_escape, truncate};
 use super::{facts, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
@@ -37,8 +37,10 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let text = custom.text(Escape::Teams).unwrap_or_else(|| {
         let mut text = esc(&alert.meaning, TEXT_MAX);
         if let Some(d) = &alert.description {
+            // One paragraph per line: Teams' markdown joins single breaks.
+            let lines = teams_escape(&truncate(&defang(&clean_lines(d)), TEXT_MAX));
             text.push_str("\n\n");
-            text.push_str(&esc(d, TEXT_MAX));
+            text.push_str(&lines.replace('\n', "\n\n").replace("\n\n\n\n", "\n\n"));
         }
         text
     });

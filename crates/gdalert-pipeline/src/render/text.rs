@@ -21,6 +21,7 @@ fn is_invisible(c: char) -> bool {
         | '\u{034F}' // combining grapheme joiner
         | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
         | '\u{E0000}'..='\u{E007F}' // tag characters
+        | '\u{2028}' | '\u{2029}' // line and paragraph separators: invisible breaks
     )
 }
 
@@ -47,6 +48,29 @@ pub fn clean(text: &str) -> String {
             }
             c => out.push(c),
         }
+    }
+    out
+}
+
+/// Like [`clean`], but line breaks stay line breaks: for the bodies of
+/// outputs that show paragraphs (AWS writes multi-line descriptions, every
+/// attack sequence has one). Each line is cleaned; `\r\n` becomes `\n`;
+/// runs of blank lines become one; trailing blanks go.
+pub fn clean_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.split('\n') {
+        let line = clean(line.strip_suffix('\r').unwrap_or(line));
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+        }
+        blank = 0;
+        out.push_str(line);
     }
     out
 }
@@ -441,6 +465,20 @@ mod tests {
         let fitted = fit_json_bytes(vec!["short".into(), escaped.clone(), escaped], 2000);
         assert_eq!(fitted[0], "short", "small pieces are kept whole");
         assert!(fitted.iter().map(|p| json_len(p)).sum::<usize>() <= 2000);
+    }
+
+    #[test]
+    fn clean_lines_keeps_paragraphs_and_drops_invisible_breaks() {
+        let text = "first line\r\n  - a bullet\u{2028}x\n\n\n\nlast\x1b[0m  \n";
+        assert_eq!(
+            clean_lines(text),
+            "first line\n  - a bulletx\n\nlast\\x1b[0m"
+        );
+        assert_eq!(
+            clean("a\u{2029}b"),
+            "ab",
+            "separators never reach one-line fields"
+        );
     }
 
     #[test]
