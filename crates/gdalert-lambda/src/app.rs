@@ -76,7 +76,12 @@ pub fn load_routes(env: &FunctionEnv) -> Result<Config, InitError> {
         routes_file: env.routes_file.clone(),
         patterns_dir: env.patterns_dir.clone(),
     };
-    gdalert_pipeline::load::load(&source, gdalert_shipped::BUILTIN, |n| std::env::var(n).ok())
+    let vars = |n: &str| match env.deliver {
+        true => std::env::var(n).ok(),
+        // A local run contacts nothing: unset variables get a placeholder.
+        false => gdalert_pipeline::load::dry_run_vars(n),
+    };
+    gdalert_pipeline::load::load(&source, gdalert_shipped::BUILTIN, vars)
         .map(|loaded| loaded.config)
         .map_err(|e| InitError::Routes(e.to_string()))
 }

@@ -68,6 +68,18 @@ pub struct Loaded {
     pub source: String,
 }
 
+/// `${NAME}` values for a run that contacts nothing (`gdalert replay` without
+/// `--deliver`, `render`, `test`, `validate`, a function on a local store):
+/// the environment's, or a placeholder naming the unset variable, so the
+/// shipped routes (which send to `${GDALERT_TOPIC_ARN}`) run on a laptop with
+/// no deployment. Runs that deliver read the environment strictly: an unset
+/// variable is an error that names it.
+pub fn dry_run_vars(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .or_else(|| Some(format!("unset:{name}")))
+}
+
 /// Why the routes could not be loaded; each message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -38,7 +38,7 @@ pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
     "ec2-recon-portprobe.json",
 );
 
-/// `patterns/routes.toml`: the shipped routes (console output only).
+/// `patterns/routes.toml`: the shipped routes (the log, and the stack's alert topic).
 pub const ROUTES: (&str, &str) = ("routes.toml", include_str!("../../../patterns/routes.toml"));
 
 /// The shipped patterns as the map `Config::load` takes.

@@ -25,6 +25,17 @@ pub fn load_config(dir: Option<&Path>) -> Result<Loaded> {
     )?)
 }
 
+/// [`load_config`] for a run that contacts nothing: unset `${NAME}`s get a
+/// placeholder instead of failing (see `gdalert_pipeline::load::dry_run_vars`).
+pub fn load_config_dry(dir: Option<&Path>) -> Result<Loaded> {
+    let source = gdalert_pipeline::load::Source::cli(dir);
+    Ok(gdalert_pipeline::load::load(
+        &source,
+        embedded::BUILTIN,
+        gdalert_pipeline::load::dry_run_vars,
+    )?)
+}
+
 /// One event's text and where it came from (`file:line`).
 #[derive(Debug, Clone)]
 pub struct Input {

@@ -25,7 +25,7 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs) -> Result<ExitCode> {
-    let loaded = local::load_config(args.patterns.as_deref())?;
+    let loaded = local::load_config_dry(args.patterns.as_deref())?;
     let config = loaded.config;
     let destination = config.destinations.get(&args.destination).ok_or_else(|| {
         let known: Vec<&str> = config.destinations.keys().map(String::as_str).collect();

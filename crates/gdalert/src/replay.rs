@@ -94,6 +94,7 @@ struct Tally {
     events: usize,
     invalid: usize,
     sent: usize,
+    dry_run: usize,
     suppressed: usize,
     grouped: usize,
     dropped: usize,
@@ -170,7 +171,11 @@ impl Printer<'_> {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
-    let loaded = local::load_config(args.patterns.as_deref())?;
+    let loaded = if args.deliver {
+        local::load_config(args.patterns.as_deref())?
+    } else {
+        local::load_config_dry(args.patterns.as_deref())?
+    };
     let mode = if args.deliver {
         Mode::Deliver(crate::delivery::senders(args.secrets_file.as_deref()).await?)
     } else {
@@ -316,10 +321,15 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
         args.store.display().to_string()
     };
     eprintln!(
-        "replayed {} event(s) with {}: {} sent, {} suppressed, {} grouped, {} dropped, {} failed, {} invalid (state {where_}{})",
+        "replayed {} event(s) with {}: {} sent, {}{} suppressed, {} grouped, {} dropped, {} failed, {} invalid (state {where_}{})",
         tally.events,
         loaded.source,
         tally.sent,
+        if tally.dry_run > 0 {
+            format!("{} rendered for remote destinations (dry run), ", tally.dry_run)
+        } else {
+            String::new()
+        },
         tally.suppressed,
         tally.grouped,
         tally.dropped,
@@ -357,8 +367,7 @@ async fn digest(
     Ok(())
 }
 
-/// Prints one report and counts it, in the report's own words. Dry-run
-/// deliveries count as sent in the summary: they are what a real run sends.
+/// Prints one report and counts it, in the report's own words.
 fn print_report(report: &Report, printer: &mut Printer<'_>, tally: &mut Tally) -> Result<()> {
     printer.event_header(report)?;
     if let Some(e) = &report.store_error {
@@ -380,7 +389,8 @@ fn print_report(report: &Report, printer: &mut Printer<'_>, tally: &mut Tally) -
     }
     for d in report.deliveries.iter().chain(&report.fallback) {
         match d.status {
-            Status::Sent | Status::DryRun => tally.sent += 1,
+            Status::Sent => tally.sent += 1,
+            Status::DryRun => tally.dry_run += 1,
             Status::AlreadyDelivered | Status::Suppressed => tally.suppressed += 1,
             Status::Grouped => tally.grouped += 1,
             Status::Dropped => tally.dropped += 1,

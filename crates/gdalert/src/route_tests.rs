@@ -144,7 +144,7 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
             toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
         let base = file.parent().unwrap_or(Path::new("."));
         for case in &fixture.cases {
-            let pipeline = Pipeline::new(local::load_config(args.patterns.as_deref())?.config);
+            let pipeline = Pipeline::new(local::load_config_dry(args.patterns.as_deref())?.config);
             match run_case(&pipeline, base, case).await {
                 Ok(()) => {
                     passed += 1;

@@ -20,7 +20,7 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     // Pattern files no route uses are still deployed as rules: check them all.
     let pattern_check = crate::patterns::validate(vec![args.patterns.clone()])?;
-    match local::load_config(Some(&args.patterns)) {
+    match local::load_config_dry(Some(&args.patterns)) {
         Ok(loaded) => {
             let c = &loaded.config;
             crate::out!(
