@@ -228,35 +228,12 @@ fn text_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 /// Builds the alert for an event. `lifecycle` comes from the dedupe engine.
 pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOptions) -> Alert {
-    let mut alert = Alert {
-        kind: AlertKind::Other,
-        verdict: Verdict::new(lifecycle),
-        event_id: event.id.clone(),
-        finding_id: None,
-        dedupe_key: format!("event/{}", event.id),
-        title: event.detail_type.clone(),
-        finding_type: None,
-        severity: None,
-        band: Band::Informational,
-        account_id: event.account.clone(),
-        account_name: None,
-        region: event.region.clone(),
-        partition: partition_of_region(&event.region).to_string(),
-        tactic: None,
-        meaning: String::new(),
-        triage: Vec::new(),
-        description: None,
-        resource: ResourceSummary::default(),
-        links: Vec::new(),
-        count: None,
-        first_seen: None,
-        last_seen: None,
-        updated_at: None,
-        sample: false,
-        archived: false,
-        coverage_issues: Vec::new(),
-        held_titles: Vec::new(),
-    };
+    let mut alert = Alert::summary(&event.id, event.detail_type.clone(), String::new());
+    alert.verdict = Verdict::new(lifecycle);
+    alert.dedupe_key = format!("event/{}", event.id);
+    alert.account_id = event.account.clone();
+    alert.region = event.region.clone();
+    alert.partition = partition_of_region(&event.region).to_string();
     match &event.detail {
         Detail::Finding(finding) => {
             let finding = finding.as_ref();

@@ -139,25 +139,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Claim, StoreError> {
         loop {
             let current = self.get(key, now).await?;
-            if let Some(current) = &current {
-                let v = &current.record.value;
-                if v.get("state").and_then(Value::as_str) == Some("done") {
-                    let receipt = v
-                        .get("receipt")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    return Ok(Claim::Done { receipt });
-                }
-                let until = v
-                    .get("until")
-                    .and_then(Value::as_str)
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .map(|d| d.with_timezone(&Utc));
-                let mine = v.get("owner").and_then(Value::as_str) == Some(owner);
-                if let Some(until) = until.filter(|u| *u > now && !mine) {
-                    return Ok(Claim::Busy { until });
-                }
+            if let Some(settled) = current.as_ref().and_then(|c| claim_settled(c, owner, now)) {
+                return Ok(settled);
             }
             let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
             let record = Record {
@@ -215,6 +198,30 @@ pub trait Store: Send + Sync {
             .await
             .map(|_| ())
     }
+}
+
+/// What a claim record says for `owner` at `now`: `Done`, `Busy` (someone
+/// else's live lease), or `None` when `owner` may take it (released,
+/// expired, or already its own). One reading for every claimer.
+pub fn claim_settled(current: &Versioned, owner: &str, now: DateTime<Utc>) -> Option<Claim> {
+    let v = &current.record.value;
+    if v.get("state").and_then(Value::as_str) == Some("done") {
+        let receipt = v
+            .get("receipt")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        return Some(Claim::Done { receipt });
+    }
+    let until = v
+        .get("until")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let mine = v.get("owner").and_then(Value::as_str) == Some(owner);
+    until
+        .filter(|u| *u > now && !mine)
+        .map(|until| Claim::Busy { until })
 }
 
 /// `now + ttl`, saturating.

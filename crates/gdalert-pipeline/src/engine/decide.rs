@@ -109,6 +109,25 @@ impl Working<'_> {
     }
 }
 
+/// The record at read slot `i` as read (and whether it has changed since),
+/// parsed on first use and then kept in `records` for the rest of the decision.
+fn as_read<'m, T: DeserializeOwned>(
+    records: &'m mut BTreeMap<usize, (Option<T>, bool)>,
+    work: &Working<'_>,
+    i: usize,
+) -> Result<&'m mut (Option<T>, bool), StoreError> {
+    match records.entry(i) {
+        std::collections::btree_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+        std::collections::btree_map::Entry::Vacant(entry) => {
+            let read = work.read[i]
+                .as_ref()
+                .map(|v| parse::<T>(&work.keys[i], v))
+                .transpose()?;
+            Ok(entry.insert((read, false)))
+        }
+    }
+}
+
 /// Where each key sits in the one read.
 struct Layout {
     keys: Vec<String>,
@@ -337,16 +356,7 @@ impl Pipeline {
             let (decision, reason) = match (&gates[r], layout.groups[r]) {
                 (Some(gated), _) => gated.clone(),
                 (None, Some(g)) => {
-                    let entry = match groups.get_mut(&g) {
-                        Some(entry) => entry,
-                        None => {
-                            let read = work.read[g]
-                                .as_ref()
-                                .map(|v| parse::<GroupState>(&work.keys[g], v))
-                                .transpose()?;
-                            groups.entry(g).or_insert((read, false))
-                        }
-                    };
+                    let entry = as_read(&mut groups, work, g)?;
                     self.route_decision(route, alert, verdict, &step, entry, now)
                 }
                 (None, None) => (Decision::Dropped, String::new()),
@@ -357,16 +367,7 @@ impl Pipeline {
             for (d, destination) in route.destinations.iter().enumerate() {
                 let (decision, reason) = match (decision, layout.storms.get(destination)) {
                     (Decision::Sent, Some(&s)) => {
-                        let entry = match storms.get_mut(&s) {
-                            Some(entry) => entry,
-                            None => {
-                                let read = work.read[s]
-                                    .as_ref()
-                                    .map(|v| parse::<StormState>(&work.keys[s], v))
-                                    .transpose()?;
-                                storms.entry(s).or_insert((read, false))
-                            }
-                        };
+                        let entry = as_read(&mut storms, work, s)?;
                         storm::step(&self.config.settings, entry, destination, alert, now)
                             .unwrap_or((decision, reason.clone()))
                     }

@@ -7,11 +7,11 @@
 //! one read and one write for all their destinations.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::alert::Alert;
 use crate::render;
-use crate::store::{expiry, Record, Store, StoreError, Versioned, Write};
+use crate::store::{claim_settled, expiry, Claim, Record, Store, StoreError, Versioned, Write};
 
 use super::report::{DeliveryReport, Status};
 use super::{Decided, Decision, Pipeline, RunOptions, SendError, Sender, LEASE};
@@ -34,32 +34,18 @@ pub(super) enum Ticket {
 }
 
 /// What a claim record read says: deliverable (writing at the version to
-/// expect), or already settled.
+/// expect), or already settled (see [`crate::store::claim_settled`]).
 pub(super) fn claim_state(
     read: Option<&Versioned>,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, Ticket> {
     let Some(current) = read else { return Ok(None) };
-    let v = &current.record.value;
-    if v.get("state").and_then(Value::as_str) == Some("done") {
-        let receipt = v
-            .get("receipt")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        return Err(Ticket::Done { receipt });
+    match claim_settled(current, owner, now) {
+        Some(Claim::Done { receipt }) => Err(Ticket::Done { receipt }),
+        Some(Claim::Busy { until }) => Err(Ticket::Busy { until }),
+        Some(Claim::Won) | None => Ok(Some(current.version)),
     }
-    let until = v
-        .get("until")
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc));
-    let mine = v.get("owner").and_then(Value::as_str) == Some(owner);
-    if let Some(until) = until.filter(|u| *u > now && !mine) {
-        return Err(Ticket::Busy { until });
-    }
-    Ok(Some(current.version))
 }
 
 /// The record that claims a delivery for `owner`.
