@@ -79,6 +79,50 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("DynamoDB {what}: {e}"))
 }
 
+/// One line for an SDK error, classed: throttling, 5xx, timeouts and
+/// connection failures are `Unavailable` (a retry may work); anything else
+/// (no such table, access denied, validation) is `Config`. Never the SDK's
+/// multi-line debug form.
+fn sdk_failure<E>(
+    what: &str,
+    err: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = match &err {
+        SdkError::ServiceError(ctx) => format!(
+            "{}: {}",
+            ctx.err().code().unwrap_or("error"),
+            ctx.err().message().unwrap_or("(no message)")
+        ),
+        SdkError::TimeoutError(_) => "no answer in time".to_string(),
+        other => {
+            // The innermost cause says it best ("connection refused", "Missing Region").
+            let mut cause: &dyn std::error::Error = other;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let hint =
+                if cause.to_string().contains("region") || cause.to_string().contains("Region") {
+                    " (set AWS_REGION)"
+                } else {
+                    ""
+                };
+            format!("{cause}{hint}")
+        }
+    };
+    let message = format!(
+        "DynamoDB {what}: {}",
+        detail.lines().next().unwrap_or_default()
+    );
+    if is_retryable(&err) {
+        StoreError::Unavailable(message)
+    } else {
+        StoreError::Config(message)
+    }
+}
+
 fn num(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
@@ -143,12 +187,7 @@ impl DynamoStore {
             .global_secondary_indexes(index)
             .send()
             .await
-            .map_err(|e| {
-                unavailable(
-                    "CreateTable",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| sdk_failure("CreateTable", e))?;
         // As the template: expired state is deleted by DynamoDB for free.
         let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
             .attribute_name("ttl")
@@ -161,12 +200,7 @@ impl DynamoStore {
             .time_to_live_specification(ttl)
             .send()
             .await
-            .map_err(|e| {
-                unavailable(
-                    "UpdateTimeToLive",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| sdk_failure("UpdateTimeToLive", e))?;
         Ok(())
     }
 
@@ -238,7 +272,7 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| sdk_failure("GetItem", e))?;
         let Some(item) = out.item() else {
             return Ok(None);
         };
@@ -292,12 +326,7 @@ impl Store for DynamoStore {
                     .set_request_items(Some(items))
                     .send()
                     .await
-                    .map_err(|e| {
-                        unavailable(
-                            "BatchGetItem",
-                            aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                        )
-                    })?;
+                    .map_err(|e| sdk_failure("BatchGetItem", e))?;
                 for item in out
                     .responses()
                     .and_then(|r| r.get(&self.table))
@@ -362,13 +391,7 @@ impl Store for DynamoStore {
                 {
                     Ok(None)
                 }
-                Err(e) => {
-                    let retry = if is_retryable(&e) { " (transient)" } else { "" };
-                    Err(unavailable(
-                        "PutItem",
-                        format!("{}{retry}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
-                    ))
-                }
+                Err(e) => Err(sdk_failure("PutItem", e)),
             };
         }
         let items = puts
@@ -392,13 +415,7 @@ impl Store for DynamoStore {
             {
                 Ok(None)
             }
-            Err(e) => {
-                let retry = if is_retryable(&e) { " (transient)" } else { "" };
-                Err(unavailable(
-                    "TransactWriteItems",
-                    format!("{}{retry}", aws_sdk_dynamodb::error::DisplayErrorContext(e)),
-                ))
-            }
+            Err(e) => Err(sdk_failure("TransactWriteItems", e)),
         }
     }
 
@@ -425,9 +442,7 @@ impl Store for DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| {
-                    unavailable("Query", aws_sdk_dynamodb::error::DisplayErrorContext(e))
-                })?;
+                .map_err(|e| sdk_failure("Query", e))?;
             for item in out.items() {
                 let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
                     continue;

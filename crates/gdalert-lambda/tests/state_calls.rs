@@ -280,3 +280,28 @@ async fn a_group_key_from_a_huge_attacker_field_still_groups_in_dynamodb() {
         vec![Status::Grouped]
     );
 }
+
+#[tokio::test]
+async fn the_digest_against_a_missing_table_is_a_one_line_configuration_error() {
+    // It answered gdalert.Retryable with a 40-line SDK debug dump: retries
+    // cannot create a table.
+    let aws = AwsClients::from_config(&sdk_config(&moto_url()).await);
+    let env = FunctionEnv::read(|n| match n {
+        "GDALERT_STATE_TABLE" => Some("t".into()),
+        "GDALERT_METRICS" => Some("off".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = App::new(
+        Role::Digest,
+        Pipeline::new(Config::load("routes.toml", &routes(1, ""), &BTreeMap::new()).unwrap()),
+        Arc::new(DynamoStore::new(aws.dynamodb, unique("no-such-table"))),
+        Arc::new(Recording::default()),
+        env,
+    );
+    let err = app.handle_text("{}").await.unwrap_err();
+    assert!(!err.retryable, "{}", err.message);
+    assert!(err.message.contains("ResourceNotFound"), "{}", err.message);
+    assert_eq!(err.message.lines().count(), 1, "{}", err.message);
+    assert!(!err.message.contains("Error {"), "{}", err.message);
+}

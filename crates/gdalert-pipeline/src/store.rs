@@ -39,9 +39,15 @@ pub struct Versioned {
 /// Why the store could not answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The store is down or refused; the caller fails open.
+    /// The store is down, slow or throttling; the caller fails open, and a
+    /// retry may find it back.
     #[error("state store unavailable: {0}")]
     Unavailable(String),
+    /// The store cannot work as configured (no such table, no permission,
+    /// a request it refuses): the caller fails open, and retrying will not help
+    /// until the configuration is fixed.
+    #[error("state store unavailable (configuration): {0}")]
+    Config(String),
     /// A record could not be read back (corrupt or from a newer version).
     #[error("state record {key:?} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },

@@ -252,6 +252,14 @@ async fn a_missing_state_table_is_logged_at_error_and_counted() {
         printed.contains("ResourceNotFound"),
         "the cause is named:\n{printed}"
     );
+    let error_line = printed
+        .lines()
+        .find(|l| l.contains("state store unavailable"))
+        .unwrap_or_default();
+    assert!(
+        !error_line.contains("ServiceError") && !error_line.contains("Error {"),
+        "one line, not the SDK's debug form: {error_line}"
+    );
 }
 
 #[tokio::test]
