@@ -107,6 +107,24 @@ impl Working<'_> {
     fn version(&self, i: usize) -> Option<u64> {
         self.read[i].as_ref().map(|v| v.version)
     }
+
+    /// Queues `value` for read slot `i`, conditional on the version read there.
+    fn write<T: Serialize>(
+        &mut self,
+        i: usize,
+        value: &T,
+        expires_at: DateTime<Utc>,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let key = self.keys[i].clone();
+        let record = record(&key, value, expires_at, due_at)?;
+        self.writes.push(Write {
+            expected: self.version(i),
+            key,
+            record,
+        });
+        Ok(())
+    }
 }
 
 /// The record at read slot `i` as read (and whether it has changed since),
@@ -322,10 +340,11 @@ impl Pipeline {
             verdict.outage_secs = plan.outage_secs;
             let mut items = Vec::new();
             for decided in &plan.deliveries {
+                // Found by key: the plan was made by an earlier run (rare path).
+                let slot = layout.keys.iter().position(|k| *k == decided.key);
                 let ticket = self.ticket(
                     decided,
-                    routes,
-                    layout,
+                    slot,
                     work,
                     opts,
                     now,
@@ -374,14 +393,11 @@ impl Pipeline {
                     _ => (decision, reason.clone()),
                 };
                 any_sent |= decision == Decision::Sent;
-                let mut decided = self.decided(route, destination, alert, decision, reason);
-                if let Some(&c) = layout.claims.get(&(r, d)) {
-                    decided.key = work.keys[c].clone();
-                }
+                let decided = self.decided(route, destination, alert, decision, reason);
+                let slot = layout.claims.get(&(r, d)).copied();
                 let ticket = self.ticket(
                     &decided,
-                    routes,
-                    layout,
+                    slot,
                     work,
                     opts,
                     now,
@@ -408,39 +424,22 @@ impl Pipeline {
             subject.plans.drain(..extra);
         }
         let due = subject.state.due(settings.flap_hold);
-        work.writes.push(Write {
-            key: subject_key.clone(),
-            expected: work.version(layout.subject),
-            record: record(subject_key, &subject, expiry(now, ttl), due)?,
-        });
+        work.write(layout.subject, &subject, expiry(now, ttl), due)?;
         for (g, (state, changed)) in groups {
             let Some(state) = state.filter(|_| changed) else {
                 continue;
             };
             let due = (state.suppressed > 0).then_some(state.window_end);
-            let group_ttl = ttl.max(
-                state
-                    .window_end
-                    .signed_duration_since(now)
-                    .to_std()
-                    .unwrap_or_default(),
-            );
-            work.writes.push(Write {
-                key: work.keys[g].clone(),
-                expected: work.version(g),
-                record: record(&work.keys[g], &state, expiry(now, group_ttl), due)?,
-            });
+            let open_for = state.window_end.signed_duration_since(now).to_std();
+            let group_ttl = ttl.max(open_for.unwrap_or_default());
+            work.write(g, &state, expiry(now, group_ttl), due)?;
         }
         for (s, (state, changed)) in storms {
             let Some(state) = state.filter(|_| changed) else {
                 continue;
             };
             let due = (state.held > 0).then_some(state.window_end);
-            work.writes.push(Write {
-                key: work.keys[s].clone(),
-                expected: work.version(s),
-                record: record(&work.keys[s], &state, expiry(now, ttl), due)?,
-            });
+            work.write(s, &state, expiry(now, ttl), due)?;
         }
         Ok((items, false, claim_slots))
     }
@@ -451,8 +450,7 @@ impl Pipeline {
     fn ticket(
         &self,
         decided: &Decided,
-        _routes: &[&Route],
-        layout: &Layout,
+        slot: Option<usize>,
         work: &mut Working<'_>,
         opts: &RunOptions,
         now: DateTime<Utc>,
@@ -465,7 +463,7 @@ impl Pipeline {
         if self.dry_run_only(decided, opts) {
             return Ticket::DryRun;
         }
-        let Some(index) = layout.keys.iter().position(|k| *k == decided.key) else {
+        let Some(index) = slot else {
             return Ticket::Unclaimed;
         };
         match claim_state(work.read[index].as_ref(), &opts.owner, now) {

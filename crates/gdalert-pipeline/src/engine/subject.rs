@@ -53,6 +53,19 @@ pub(super) struct Step {
     pub notified_at: Option<DateTime<Utc>>,
 }
 
+impl Step {
+    /// A lifecycle with nothing remembered about earlier events.
+    fn new(lifecycle: Lifecycle) -> Step {
+        Step {
+            lifecycle,
+            suppressed_since_last: 0,
+            outage_secs: None,
+            previous_band: None,
+            notified_at: None,
+        }
+    }
+}
+
 /// The lifecycle state of one kind of subject.
 pub(super) trait SubjectState: Serialize + DeserializeOwned + Sized {
     /// Classifies the event against the state read; returns the subject to write.
@@ -129,13 +142,7 @@ impl SubjectState for IncidentState {
         let hold = pipeline.config.settings.flap_hold;
         let prev_state = previous.as_ref().map(|p| &p.state);
         let (lifecycle, next) = classify_coverage(prev_state, &event.id, healthy, hold, at);
-        let mut step = Step {
-            lifecycle,
-            suppressed_since_last: 0,
-            outage_secs: None,
-            previous_band: None,
-            notified_at: None,
-        };
+        let mut step = Step::new(lifecycle);
         let plans = previous
             .as_ref()
             .map(|p| p.plans.clone())
@@ -187,13 +194,7 @@ impl SubjectState for NoState {
         _pipeline: &Pipeline,
         _now: DateTime<Utc>,
     ) -> (Subject<Self>, Step) {
-        let step = Step {
-            lifecycle: Lifecycle::Other,
-            suppressed_since_last: 0,
-            outage_secs: None,
-            previous_band: None,
-            notified_at: None,
-        };
+        let step = Step::new(Lifecycle::Other);
         (
             Subject {
                 state: NoState {},
