@@ -23,7 +23,7 @@ use crate::lifecycle::{IncidentState, IncidentStatus, Lifecycle};
 use crate::severity::Band;
 use crate::store::{Store, StoreError, Versioned};
 
-use super::decide::parse;
+use super::decide::{parse, record};
 use super::group::{GroupState, MAX_TITLES};
 use super::report::{Report, Status};
 use super::storm::StormState;
@@ -255,29 +255,20 @@ impl Pipeline {
         let mut expires_at = item.expires_at;
         let mut current = item.summary.clone();
         for _ in 0..MAX_ATTEMPTS {
-            let (value, due) = match (&item.summary, current) {
+            let next = match (&item.summary, current) {
                 (Summary::Group(taken), Summary::Group(mut g)) => {
                     g.suppressed = g.suppressed.saturating_sub(taken.suppressed);
                     g.titles.drain(..taken.titles.len().min(g.titles.len()));
                     let due = (g.suppressed > 0).then_some(g.window_end);
-                    (serde_json::to_value(&g), due)
+                    record(&item.key, &g, expires_at, due)?
                 }
                 (Summary::Storm(taken), Summary::Storm(mut st)) => {
                     st.held = st.held.saturating_sub(taken.held);
                     st.titles.drain(..taken.titles.len().min(st.titles.len()));
                     let due = (st.held > 0).then_some(st.window_end);
-                    (serde_json::to_value(&st), due)
+                    record(&item.key, &st, expires_at, due)?
                 }
                 _ => return Ok(()),
-            };
-            let value = value.map_err(|e| StoreError::Corrupt {
-                key: item.key.clone(),
-                reason: e.to_string(),
-            })?;
-            let next = crate::store::Record {
-                value,
-                expires_at,
-                due_at: due,
             };
             if store.put(&item.key, Some(version), next, now).await? {
                 return Ok(());
@@ -410,14 +401,7 @@ impl Pipeline {
         let mut expires_at = versioned.record.expires_at;
         for _ in 0..MAX_ATTEMPTS {
             subject.state.status = IncidentStatus::Closed;
-            let next = crate::store::Record {
-                value: serde_json::to_value(&subject).map_err(|e| StoreError::Corrupt {
-                    key: key.to_string(),
-                    reason: e.to_string(),
-                })?,
-                expires_at,
-                due_at: None,
-            };
+            let next = record(key, &subject, expires_at, None)?;
             if store.put(key, Some(version), next, now).await? {
                 break;
             }
