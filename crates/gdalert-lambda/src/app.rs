@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
 use gdalert_delivery::{CachedSecrets, HttpClient};
-use gdalert_event::{Detail, GuardDutyEvent};
+use gdalert_event::Detail;
 use gdalert_pipeline::{Config, Pipeline, Report, RunOptions, Sender, Status, Store};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -172,8 +172,8 @@ impl App {
         metrics: &mut Metrics,
     ) -> Result<Value, HandlerError> {
         metrics.add("EventsReceived", None, 1.0);
-        let event = match GuardDutyEvent::from_json(text) {
-            Ok(event) => event,
+        let (event, node) = match gdalert_pipeline::read(text) {
+            Ok(read) => (read.event, read.node),
             Err(e) => {
                 metrics.add("EventsInvalid", None, 1.0);
                 tracing::error!(error = %e, "not a GuardDuty event; it goes to the dead-letter queue");
@@ -183,10 +183,6 @@ impl App {
                 });
             }
         };
-        let node = gdalert_pattern::parse_event(text).map_err(|e| HandlerError {
-            retryable: false,
-            message: format!("event JSON rejected: {e}"),
-        })?;
         let finding_id = event.finding().map(|f| f.id.clone()).unwrap_or_default();
         let span = tracing::info_span!(
             "event",

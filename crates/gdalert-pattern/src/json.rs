@@ -160,6 +160,61 @@ impl<'a> Build<'a> for TreeBuilder {
     }
 }
 
+/// Reads one JSON document into a [`serde_json::Value`] with EventBridge's
+/// grammar and limits, for readers that want serde's tree but must accept
+/// exactly the events the matcher accepts: nesting up to [`MAX_DEPTH`]
+/// (serde_json stops at 128), and numbers outside float64's range
+/// (`1e400`), which serde_json refuses and which are kept here as their
+/// literal text, a string. Duplicate keys keep the last value, as serde does.
+pub fn to_value(text: &str) -> Result<serde_json::Value, JsonError> {
+    read(text, &mut SerdeBuilder)
+}
+
+/// Builds a [`serde_json::Value`].
+struct SerdeBuilder;
+
+impl<'a> Build<'a> for SerdeBuilder {
+    type Value = serde_json::Value;
+    type Object = (serde_json::Map<String, serde_json::Value>, String);
+    type Array = Vec<serde_json::Value>;
+
+    fn scalar(&mut self, value: Value<'a>, _offset: usize) -> serde_json::Value {
+        match value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Number(text) => match text.parse::<serde_json::Number>() {
+                Ok(n) => serde_json::Value::Number(n),
+                Err(_) => serde_json::Value::String(text.to_string()),
+            },
+            Value::String(s) => serde_json::Value::String(s.into_owned()),
+            // Containers come through object_start / array_start.
+            Value::Array(_) | Value::Object(_) => serde_json::Value::Null,
+        }
+    }
+    fn object_start(&mut self, _offset: usize) -> Self::Object {
+        (serde_json::Map::new(), String::new())
+    }
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+        object.1 = key.into_owned();
+    }
+    fn object_value(&mut self, object: &mut Self::Object, value: serde_json::Value) {
+        let key = std::mem::take(&mut object.1);
+        object.0.insert(key, value);
+    }
+    fn object_end(&mut self, object: Self::Object) -> serde_json::Value {
+        serde_json::Value::Object(object.0)
+    }
+    fn array_start(&mut self, _offset: usize) -> Self::Array {
+        Vec::new()
+    }
+    fn array_item(&mut self, array: &mut Self::Array, value: serde_json::Value) {
+        array.push(value);
+    }
+    fn array_end(&mut self, array: Self::Array) -> serde_json::Value {
+        serde_json::Value::Array(array)
+    }
+}
+
 fn unexpected(c: char) -> String {
     format!("Unexpected character ('{c}' (code {}))", c as u32)
 }
@@ -587,6 +642,30 @@ mod tests {
         assert!(parse("{} x").is_err());
         let deep = "[".repeat(MAX_DEPTH + 5);
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn to_value_takes_what_the_matcher_takes_and_serde_refuses() {
+        // serde_json refuses both; EventBridge delivers both.
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(serde_json::from_str::<serde_json::Value>(&deep).is_err());
+        let mut value = to_value(&deep).unwrap();
+        for _ in 0..200 {
+            value = value.as_array().unwrap()[0].clone();
+        }
+        assert_eq!(value, serde_json::json!(1));
+        let huge = r#"{"a": 1e400, "b": -1e400, "c": 12345678901234567890123, "d": 1.5}"#;
+        assert!(serde_json::from_str::<serde_json::Value>(huge).is_err());
+        assert_eq!(
+            to_value(huge).unwrap(),
+            serde_json::json!({"a": "1e400", "b": "-1e400", "c": 1.2345678901234568e22, "d": 1.5})
+        );
+        // The same grammar as the matcher: too deep or malformed is refused.
+        assert!(to_value(&"[".repeat(MAX_DEPTH + 5)).is_err());
+        assert_eq!(
+            to_value(r#"{"a":1,"a":2}"#).unwrap(),
+            serde_json::json!({"a": 2})
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod alert;
 pub mod catalogue;
 pub mod config;
 pub mod engine;
+pub mod input;
 pub mod lifecycle;
 pub mod load;
 pub mod render;
@@ -27,6 +28,7 @@ pub use config::{Config, ConfigError, Destination, DestinationKind};
 pub use engine::{
     Decided, Decision, DeliveryReport, Pipeline, Report, RunOptions, SendError, Sender, Status,
 };
+pub use input::{read, Input, InputError};
 pub use lifecycle::Lifecycle;
 pub use render::{render, Payload};
 pub use store::{MemoryStore, Store, StoreError};

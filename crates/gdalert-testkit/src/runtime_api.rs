@@ -23,7 +23,7 @@ pub struct Answer {
 #[derive(Debug, Default)]
 struct Inner {
     first_poll: Mutex<Option<std::time::Instant>>,
-    queue: Mutex<VecDeque<(String, Value)>>,
+    queue: Mutex<VecDeque<(String, String)>>,
     answers: Mutex<Vec<Answer>>,
     queued: Notify,
     answered: Notify,
@@ -59,11 +59,17 @@ impl RuntimeApi {
 
     /// Queues an invocation.
     pub fn invoke(&self, request_id: &str, event: Value) {
+        self.invoke_text(request_id, &event.to_string());
+    }
+
+    /// Queues an invocation whose payload is this exact text (for events a
+    /// `serde_json::Value` cannot hold, such as `1e400`).
+    pub fn invoke_text(&self, request_id: &str, payload: &str) {
         self.inner
             .queue
             .lock()
             .unwrap()
-            .push_back((request_id.to_string(), event));
+            .push_back((request_id.to_string(), payload.to_string()));
         self.inner.queued.notify_one();
     }
 
@@ -117,7 +123,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> Response {
                 "lambda-runtime-trace-id",
                 "Root=1-00000000-000000000000000000000000".parse().unwrap(),
             );
-            return (StatusCode::OK, headers, event.to_string()).into_response();
+            return (StatusCode::OK, headers, event).into_response();
         }
         notified.await;
     }

@@ -18,7 +18,6 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Args;
 use gdalert_aws::{AwsClients, DynamoStore};
-use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Pipeline, RunOptions};
 use serde_json::Value;
 
@@ -90,8 +89,7 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode> {
             let outcome = async {
                 let event_value = event_of(message.body().unwrap_or_default())?;
                 let text = event_value.to_string();
-                let event = GuardDutyEvent::from_json(&text)?;
-                let node = gdalert_pattern::parse_event(&text).map_err(anyhow::Error::msg)?;
+                let gdalert_pipeline::Input { event, node } = gdalert_pipeline::read(&text)?;
                 let now = Utc::now();
                 let report = pipeline
                     .run_event(&store, &senders, &event, &node, now, &options)

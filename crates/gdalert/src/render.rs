@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::alert::enrich;
 use gdalert_pipeline::{render, Lifecycle, Payload};
 
@@ -38,8 +37,9 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     })?;
     let text = std::fs::read_to_string(&args.event)
         .with_context(|| format!("cannot read {}", args.event.display()))?;
-    let event = GuardDutyEvent::from_json(&text)
-        .with_context(|| format!("{} is not a GuardDuty event", args.event.display()))?;
+    let event = gdalert_pipeline::read(&text)
+        .with_context(|| format!("{} is not a GuardDuty event", args.event.display()))?
+        .event;
     let lifecycle = match (event.finding(), event.coverage()) {
         (Some(f), _) if f.service.archived => Lifecycle::Archived,
         (Some(f), _) if f.is_sample() => Lifecycle::Sample,

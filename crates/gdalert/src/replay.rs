@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::store::Store;
 use gdalert_pipeline::{MemoryStore, Payload, Pipeline, Report, RunOptions, Status};
 use gdalert_store_sqlite::SqliteStore;
@@ -235,25 +234,22 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
             p.inc(1);
         }
         tally.events += 1;
-        let event = match GuardDutyEvent::from_json(&input.text) {
-            Ok(event) => event,
-            Err(e) => {
+        let (event, node) = match gdalert_pipeline::read(&input.text) {
+            Ok(read) => (read.event, read.node),
+            Err(gdalert_pipeline::InputError::Event(e)) => {
                 tally.invalid += 1;
                 eprintln!("{}: skipped, not a GuardDuty event: {e}", input.origin);
                 continue;
             }
-        };
-        for warning in &event.warnings {
-            eprintln!("{}: warning: {warning}", input.origin);
-        }
-        let node = match gdalert_pattern::parse_event(&input.text) {
-            Ok(node) => node,
             Err(e) => {
                 tally.invalid += 1;
                 eprintln!("{}: skipped: {e}", input.origin);
                 continue;
             }
         };
+        for warning in &event.warnings {
+            eprintln!("{}: warning: {warning}", input.origin);
+        }
         let now = match args.clock {
             Clock::Wall => Utc::now(),
             Clock::Event => {

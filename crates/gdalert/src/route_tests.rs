@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
-use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{
     Alert, Destination, MemoryStore, Payload, Pipeline, RunOptions, SendError, Sender,
 };
@@ -178,9 +177,8 @@ async fn run_case(pipeline: &Pipeline, base: &Path, case: &Case) -> Result<()> {
             set_path(&mut value, key, serde_json::to_value(new)?)?;
         }
         let text = value.to_string();
-        let event = GuardDutyEvent::from_json(&text).with_context(|| format!("step {}", n + 1))?;
-        let node =
-            gdalert_pattern::parse_event(&text).map_err(|e| anyhow!("step {}: {e}", n + 1))?;
+        let gdalert_pipeline::Input { event, node } =
+            gdalert_pipeline::read(&text).with_context(|| format!("step {}", n + 1))?;
         let after = match &step.after {
             Some(after) => humantime::parse_duration(after)
                 .with_context(|| format!("step {}: bad `after`", n + 1))?,

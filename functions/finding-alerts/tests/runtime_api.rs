@@ -304,3 +304,41 @@ async fn with_no_aws_account_a_local_store_prints_the_alert_then_the_dedupe() {
     );
     assert!(state.exists());
 }
+
+#[tokio::test]
+async fn an_event_serde_cannot_read_still_alerts_through_the_function_binary() {
+    // Regression: nesting deeper than 128 or a number like 1e400 in a field
+    // gdalert does not use sent a delivered, matched finding to the
+    // dead-letter queue as "not valid JSON".
+    let dir = tempfile::tempdir().unwrap();
+    let api = RuntimeApi::start().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env_remove("GDALERT_STATE_TABLE")
+        .env(
+            "GDALERT_STATE",
+            format!("sqlite:{}", dir.path().join("s.db").display()),
+        )
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env(
+            "GDALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:gdalert",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _function = Function(cmd.spawn().unwrap());
+    let text = fixture("runtime-eks-reverse-shell-high.json");
+    let deep = format!("{}\"x\"{}", "[".repeat(200), "]".repeat(200));
+    let extra = format!(r#""agentExtras":{{"deep":{deep},"score":1e400}},"#);
+    let hostile = text.replacen(r#""service": {"#, &format!(r#""service": {{{extra}"#), 1);
+    assert_ne!(hostile, text, "the fixture has a service object");
+    assert!(serde_json::from_str::<Value>(&hostile).is_err());
+    api.invoke_text("odd-1", &hostile);
+    let answers = within("invocation", api.answers(1)).await;
+    let answer = answers[0]
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("function failed: {e}"));
+    assert_eq!(answer["lifecycle"], "new", "{answer}");
+    assert_eq!(answer["deliveries"][0]["decision"], "sent", "{answer}");
+}
