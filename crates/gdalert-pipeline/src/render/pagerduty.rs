@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, truncate};
+use super::text::{clean, defang, truncate};
 use super::{facts, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 use crate::lifecycle::Lifecycle;
@@ -26,10 +26,24 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let summary = custom
         .title(Escape::Plain)
         .unwrap_or_else(|| super::shown_title(alert));
-    let details: serde_json::Map<String, Value> = facts(alert)
-        .into_iter()
-        .map(|f| (f.label, Value::String(truncate(&clean(&f.value), 2000))))
-        .collect();
+    // Attacker text is defanged as everywhere else; a label that repeats
+    // (three coverage issues) keeps every value, as a list.
+    let mut details = serde_json::Map::new();
+    for f in facts(alert) {
+        let value = if f.attacker {
+            defang(&clean(&f.value))
+        } else {
+            clean(&f.value)
+        };
+        let value = Value::String(truncate(&value, 2000));
+        match details.get_mut(&f.label) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+            None => {
+                details.insert(f.label, value);
+            }
+        }
+    }
     let source = alert
         .resource
         .cluster

