@@ -270,6 +270,15 @@ impl App {
         let mut rows = Vec::new();
         for d in &report.deliveries {
             let kind = d.kind.map_or("unknown", |k| k.as_str());
+            if !d.template_errors.is_empty() {
+                // Logged at ERROR where it failed; counted here, so an alarm
+                // can say that a destination gets the built-in text.
+                metrics.add(
+                    "TemplateFailures",
+                    Some(("DestinationKind", kind)),
+                    d.template_errors.len() as f64,
+                );
+            }
             match d.status {
                 Status::Sent => metrics.add("Sent", Some(("DestinationKind", kind)), 1.0),
                 Status::AlreadyDelivered => {

@@ -560,3 +560,29 @@ fn pagerduty_details_are_defanged_and_keep_every_repeated_label() {
         .unwrap_or_else(|| panic!("{body}"));
     assert_eq!(issues.len(), 3, "{issues:?}");
 }
+
+#[test]
+fn a_template_that_fails_at_render_time_is_reported_not_swallowed() {
+    // Compiles (so `validate` and init accept it), fails per alert: a string
+    // plus a number. The built-in title stands in, and the caller learns of it.
+    let text = ALL_KINDS.replace(
+        "[destinations.slack]\nkind = \"slack\"",
+        "[destinations.slack]\nkind = \"slack\"\ntemplates = { title = \"{{ alert.title + 1 }}\" }",
+    );
+    let custom = Config::load("routes.toml", &text, &BTreeMap::new()).unwrap();
+    let alert = alert_for(&fixture("runtime-fargate-c2-high.json"), Lifecycle::New);
+    let rendered =
+        gdalert_pipeline::render::render_noting(&alert, &custom.destinations["slack"]).unwrap();
+    assert_eq!(rendered.template_errors.len(), 1, "{rendered:?}");
+    let Payload::Json { body } = rendered.payload else {
+        panic!()
+    };
+    let title = body["text"].as_str().unwrap();
+    assert!(
+        title.contains("Backdoor:Runtime/C&amp;CActivity.B"),
+        "{title}"
+    );
+    let clean =
+        gdalert_pipeline::render::render_noting(&alert, &config().destinations["slack"]).unwrap();
+    assert!(clean.template_errors.is_empty());
+}

@@ -384,6 +384,12 @@ fn print_report(report: &Report, printer: &mut Printer<'_>, tally: &mut Tally) -
         )?);
     }
     for d in report.deliveries.iter().chain(&report.fallback) {
+        for e in &d.template_errors {
+            eprintln!(
+                "{}: warning: the template of destination {:?} failed, the built-in text was used: {e}",
+                report.alert.event_id, d.destination
+            );
+        }
         match d.status {
             Status::Sent => tally.sent += 1,
             Status::DryRun => tally.dry_run += 1,

@@ -197,6 +197,7 @@ impl Pipeline {
             receipt: None,
             error: None,
             payload: None,
+            template_errors: Vec::new(),
             route: decided.route.clone(),
             destination: decided.destination.clone(),
         };
@@ -241,8 +242,11 @@ impl Pipeline {
         } else {
             alert
         };
-        let payload = match render::render(alert, destination) {
-            Ok(payload) => payload,
+        let payload = match render::render_noting(alert, destination) {
+            Ok(rendered) => {
+                report.template_errors = rendered.template_errors;
+                rendered.payload
+            }
             Err(e) => {
                 self.release(store, &decided, version, now).await;
                 return failed(

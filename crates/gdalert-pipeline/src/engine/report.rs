@@ -73,6 +73,9 @@ pub struct DeliveryReport {
     pub error: Option<SendError>,
     /// What was (or, in a dry run, would have been) sent.
     pub payload: Option<Payload>,
+    /// Template overrides that failed at render time; the built-in text
+    /// stood in for them.
+    pub template_errors: Vec<String>,
 }
 
 /// Everything one event (or one digest summary) caused.

@@ -60,8 +60,21 @@ pub struct RenderError {
 
 /// Renders `alert` for `destination`.
 pub fn render(alert: &Alert, destination: &Destination) -> Result<Payload, RenderError> {
+    render_noting(alert, destination).map(|rendered| rendered.payload)
+}
+
+/// A payload, and the template overrides that failed while it was rendered
+/// (the built-in text stood in for each; the caller logs and counts them).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub payload: Payload,
+    pub template_errors: Vec<String>,
+}
+
+/// Renders `alert` for `destination`, saying which overrides failed.
+pub fn render_noting(alert: &Alert, destination: &Destination) -> Result<Rendered, RenderError> {
     let custom = Custom::new(alert, destination)?;
-    Ok(match destination.kind {
+    let payload = match destination.kind {
         DestinationKind::Slack => Payload::Json {
             body: slack::render(alert, &custom),
         },
@@ -82,6 +95,10 @@ pub fn render(alert: &Alert, destination: &Destination) -> Result<Payload, Rende
         DestinationKind::Stdout | DestinationKind::File => Payload::Text {
             text: console::render(alert, &custom),
         },
+    };
+    Ok(Rendered {
+        payload,
+        template_errors: custom.failures.take(),
     })
 }
 
@@ -239,6 +256,8 @@ pub fn facts(alert: &Alert) -> Vec<Fact> {
 pub struct Custom {
     templates: Templates,
     context: Option<Value>,
+    /// Render-time failures of the overrides, in order.
+    failures: std::cell::RefCell<Vec<String>>,
 }
 
 /// How values printed by a template are escaped.
@@ -287,6 +306,7 @@ impl Custom {
         Ok(Custom {
             templates,
             context: Some(context),
+            failures: Default::default(),
         })
     }
 
@@ -305,8 +325,10 @@ impl Custom {
         match env.render_str(template, minijinja::context! { alert => context }) {
             Ok(text) => Some(text),
             Err(e) => {
-                // The built-in text is used instead; the failure is not silent.
+                // The built-in text is used instead; the failure is not
+                // silent: it is logged here and reported to the caller.
                 tracing::error!(error = %e, "template override failed at render time; the built-in text was used");
+                self.failures.borrow_mut().push(e.to_string());
                 None
             }
         }
