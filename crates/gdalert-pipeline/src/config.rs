@@ -1166,65 +1166,127 @@ repeat_interval = "6 hours-ish"
     }
 }
 
-/// Replaces `${NAME}` in a routes file with `lookup(NAME)` (the process
-/// environment, in Lambda: the SAM template passes the topic ARN and such
-/// this way). `NAME` is upper-case letters, digits and `_`; `$${` escapes;
-/// whole-line comments are left as they are. An unset variable is an error
-/// that names it.
+/// Replaces `${NAME}` inside the TOML strings of a routes file with
+/// `lookup(NAME)` (the process environment; in Lambda the SAM template
+/// passes the topic ARN and such this way).
+///
+/// The file is read as TOML tokens, not as lines: only text inside a string
+/// is expanded, and the value is escaped for that string's kind, so a value
+/// can neither end the string nor add keys. Comments are never expanded (so
+/// examples may show `${NAME}`), and a `${NAME}` outside any string is an
+/// error, as is an unset variable; errors give the line and column. `NAME`
+/// is upper-case letters, digits and `_`; `$${` writes a literal `${`.
 pub fn expand_variables(
     text: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        // Whole-line comments are left alone, so examples may show `${NAME}`.
-        if line.trim_start().starts_with('#') {
-            out.push_str(line);
-        } else {
-            expand_line(line, &lookup, &mut out)?;
-        }
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Toml,
+        Comment,
+        Basic,
+        Literal,
+        MultiBasic,
+        MultiLiteral,
     }
-    Ok(out)
-}
-
-fn expand_line(
-    line: &str,
-    lookup: &impl Fn(&str) -> Option<String>,
-    out: &mut String,
-) -> Result<(), String> {
-    let mut rest = line;
-    while let Some(at) = rest.find("${") {
-        if rest[..at].ends_with('$') {
-            out.push_str(&rest[..at - 1]);
-            out.push_str("${");
-            rest = &rest[at + 2..];
+    let mut out = String::with_capacity(text.len());
+    let mut state = In::Toml;
+    let mut i = 0;
+    let at = |i: usize| {
+        let (line, column) = gdalert_pattern::json::line_column(text, i);
+        format!("line {line}, column {column}")
+    };
+    while let Some(c) = text[i..].chars().next() {
+        let rest = &text[i..];
+        // Token boundaries first.
+        let (next, consumed) = match state {
+            In::Toml if rest.starts_with("\"\"\"") => (In::MultiBasic, 3),
+            In::Toml if rest.starts_with("'''") => (In::MultiLiteral, 3),
+            In::Toml if c == '"' => (In::Basic, 1),
+            In::Toml if c == '\'' => (In::Literal, 1),
+            In::Toml if c == '#' => (In::Comment, 1),
+            In::Comment | In::Basic | In::Literal if c == '\n' => (In::Toml, 1),
+            In::Basic if c == '"' => (In::Toml, 1),
+            In::Literal if c == '\'' => (In::Toml, 1),
+            In::MultiBasic if rest.starts_with("\"\"\"") => (In::Toml, 3),
+            In::MultiLiteral if rest.starts_with("'''") => (In::Toml, 3),
+            // An escape in a basic string is copied whole (`\"` does not end it).
+            In::Basic | In::MultiBasic if c == '\\' => (
+                state,
+                1 + rest[1..].chars().next().map_or(0, char::len_utf8),
+            ),
+            _ => (state, 0),
+        };
+        if consumed > 0 {
+            out.push_str(&rest[..consumed]);
+            state = next;
+            i += consumed;
             continue;
         }
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        let end = after
+        let in_string = matches!(
+            state,
+            In::Basic | In::Literal | In::MultiBasic | In::MultiLiteral
+        );
+        if in_string && rest.starts_with("$${") {
+            out.push_str("${");
+            i += 3;
+            continue;
+        }
+        if !rest.starts_with("${") || state == In::Comment {
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        let end = rest
             .find('}')
-            .ok_or_else(|| "`${` without a closing `}`".to_string())?;
-        let name = &after[..end];
+            .filter(|&e| !rest[..e].contains('\n'))
+            .ok_or_else(|| format!("{}: `${{` without a closing `}}`", at(i)))?;
+        let name = &rest[2..end];
         if name.is_empty()
             || !name
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         {
             return Err(format!(
-                "`${{{name}}}`: variable names are upper-case letters, digits and `_`"
+                "{}: `${{{name}}}`: variable names are upper-case letters, digits and `_`",
+                at(i)
+            ));
+        }
+        if !in_string {
+            return Err(format!(
+                "{}: ${{{name}}} is outside a string; variables are expanded only inside quotes (key = \"${{{name}}}\")",
+                at(i)
             ));
         }
         let value = lookup(name).ok_or_else(|| {
             format!(
-                "the routes file uses ${{{name}}}, but the environment variable {name} is not set"
+                "{}: the routes file uses ${{{name}}}, but the environment variable {name} is not set",
+                at(i)
             )
         })?;
-        out.push_str(&value);
-        rest = &after[end + 1..];
+        if matches!(state, In::Basic | In::MultiBasic) {
+            for v in value.chars() {
+                match v {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+        } else if value.contains('\'') || value.chars().any(char::is_control) {
+            return Err(format!(
+                "{}: the value of {name} has a quote or a control character, which a 'literal string' cannot hold; use \"double quotes\"",
+                at(i)
+            ));
+        } else {
+            out.push_str(&value);
+        }
+        i += end + 1;
     }
-    out.push_str(rest);
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -1241,14 +1303,50 @@ mod variable_tests {
         let err = expand_variables("x = \"${MISSING}\"", env).unwrap_err();
         assert!(err.contains("MISSING"), "{err}");
         assert_eq!(
-            expand_variables("a $${TOPIC}", env).as_deref(),
-            Ok("a ${TOPIC}")
+            expand_variables("x = \"a $${TOPIC}\"", env).as_deref(),
+            Ok("x = \"a ${TOPIC}\"")
         );
-        assert!(expand_variables("${lower}", env).is_err());
+        assert!(expand_variables("x = \"${lower}\"", env).is_err());
         assert_eq!(
             expand_variables("  # topic_arn = \"${UNSET}\"\nx = 1\n", env).as_deref(),
             Ok("  # topic_arn = \"${UNSET}\"\nx = 1\n"),
             "whole-line comments are not expanded"
         );
+    }
+
+    #[test]
+    fn variables_expand_only_inside_strings_never_in_trailing_comments() {
+        // Regression: a trailing comment's ${UNSET} failed the load.
+        let env = |n: &str| (n == "T").then(|| "v".to_string());
+        assert_eq!(
+            expand_variables("x = \"${T}\" # was ${UNSET}\n", env).as_deref(),
+            Ok("x = \"v\" # was ${UNSET}\n")
+        );
+        assert_eq!(
+            expand_variables("a = '${T}'\nb = \"\"\"\n${T}\"\"\"\nc = \"\\\"${T}\"", env)
+                .as_deref(),
+            Ok("a = 'v'\nb = \"\"\"\nv\"\"\"\nc = \"\\\"v\"")
+        );
+        let err = expand_variables("x = 1\ny = ${T}\n", env).unwrap_err();
+        assert!(
+            err.starts_with("line 2, column 5:") && err.contains("inside quotes"),
+            "{err}"
+        );
+        let err = expand_variables("x = 1\n  y = \"${NOPE}\"", env).unwrap_err();
+        assert!(
+            err.starts_with("line 2, column 8:") && err.contains("NOPE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_variable_value_cannot_end_its_string_or_add_keys() {
+        // Regression: values were pasted into the TOML unescaped.
+        let env = |_: &str| Some("x\"\nadmin = true\n#".to_string());
+        let text = expand_variables("url = \"${V}\"\n", env).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(table.len(), 1, "{text}");
+        assert_eq!(table["url"].as_str(), Some("x\"\nadmin = true\n#"));
+        assert!(expand_variables("url = '${V}'\n", env).is_err());
     }
 }
