@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use chrono::{DateTime, Utc};
 use gdalert_pipeline::store::{Record, Store, StoreError, Versioned, Write};
 
-use crate::sdk_error::is_retryable;
+use crate::sdk_error::{describe, is_retryable};
 
 /// The GSI that lists due records.
 pub const DUE_INDEX: &str = "due-index";
@@ -90,32 +90,7 @@ fn sdk_failure<E>(
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = match &err {
-        SdkError::ServiceError(ctx) => format!(
-            "{}: {}",
-            ctx.err().code().unwrap_or("error"),
-            ctx.err().message().unwrap_or("(no message)")
-        ),
-        SdkError::TimeoutError(_) => "no answer in time".to_string(),
-        other => {
-            // The innermost cause says it best ("connection refused", "Missing Region").
-            let mut cause: &dyn std::error::Error = other;
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
-            let hint =
-                if cause.to_string().contains("region") || cause.to_string().contains("Region") {
-                    " (set AWS_REGION)"
-                } else {
-                    ""
-                };
-            format!("{cause}{hint}")
-        }
-    };
-    let message = format!(
-        "DynamoDB {what}: {}",
-        detail.lines().next().unwrap_or_default()
-    );
+    let message = format!("DynamoDB {what}: {}", describe(&err));
     if is_retryable(&err) {
         StoreError::Unavailable(message)
     } else {

@@ -1,10 +1,9 @@
 //! Secrets from Secrets Manager (ARNs) and SSM Parameter Store (names or ARNs).
 
-use aws_sdk_ssm::error::DisplayErrorContext;
 use gdalert_delivery::{Secret, SecretError, SecretSource};
 use gdalert_pipeline::config::SecretRef;
 
-use crate::sdk_error::is_retryable;
+use crate::sdk_error::{describe, is_retryable};
 
 /// Reads secret references with the AWS SDK. Wrap in
 /// [`gdalert_delivery::CachedSecrets`] to read each one once per TTL.
@@ -42,7 +41,7 @@ impl SecretSource for AwsSecrets {
                     .secret_id(arn)
                     .send()
                     .await
-                    .map_err(|e| error(DisplayErrorContext(&e).to_string(), is_retryable(&e)))?;
+                    .map_err(|e| error(describe(&e), is_retryable(&e)))?;
                 out.secret_string()
                     .map(Secret::new)
                     .ok_or_else(|| error("the secret has no string value".into(), false))
@@ -55,7 +54,7 @@ impl SecretSource for AwsSecrets {
                     .with_decryption(true)
                     .send()
                     .await
-                    .map_err(|e| error(DisplayErrorContext(&e).to_string(), is_retryable(&e)))?;
+                    .map_err(|e| error(describe(&e), is_retryable(&e)))?;
                 out.parameter()
                     .and_then(|p| p.value())
                     .map(Secret::new)

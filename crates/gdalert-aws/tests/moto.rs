@@ -372,6 +372,7 @@ mod faults {
                 let d = deliver(&aws, &MemoryStore::new(), destination).await;
                 let (retryable, message) = failed(&d);
                 assert!(retryable, "{destination} {script:?}: {message}");
+                assert_one_line(&message);
                 assert!(
                     rx.seen().len() >= 2 || matches!(script[0], Reply::Hang),
                     "{destination} {script:?}: retried"
@@ -381,7 +382,45 @@ mod faults {
             let (retryable, message) =
                 failed(&deliver(&aws, &MemoryStore::new(), destination).await);
             assert!(retryable, "{destination} refused: {message}");
+            assert_one_line(&message);
         }
+    }
+
+    /// Regression: errors were the SDK's debug dump (`DispatchFailure(...`).
+    fn assert_one_line(message: &str) {
+        assert!(
+            !message.contains('\n') && !message.contains("Failure(") && !message.contains(" { "),
+            "not one readable line: {message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_region_or_credentials_the_error_says_what_to_set_and_is_not_retried() {
+        let rx = Receiver::start(vec![Reply::Status(200, "")]).await;
+        let no_region = aws_config::SdkConfig::builder()
+            .endpoint_url(&rx.base)
+            .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(
+                aws_sdk_sns::config::Credentials::new("t", "t", None, None, "test"),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let aws = AwsClients::from_config(&no_region);
+        let (retryable, message) = failed(&deliver(&aws, &MemoryStore::new(), SNS).await);
+        assert!(!retryable, "{message}");
+        assert!(message.contains("set AWS_REGION"), "{message}");
+        assert_one_line(&message);
+
+        let no_credentials = aws_config::SdkConfig::builder()
+            .endpoint_url(&rx.base)
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let aws = AwsClients::from_config(&no_credentials);
+        let (retryable, message) = failed(&deliver(&aws, &MemoryStore::new(), SNS).await);
+        assert!(!retryable, "{message}");
+        assert!(message.contains("credentials"), "{message}");
+        assert_one_line(&message);
+        assert!(rx.seen().is_empty(), "nothing was sent");
     }
 
     #[tokio::test]
@@ -394,6 +433,11 @@ mod faults {
         let aws = at(&rx.base).await;
         let (retryable, message) = failed(&deliver(&aws, &MemoryStore::new(), SNS).await);
         assert!(!retryable, "{message}");
+        assert!(
+            message.contains("AuthorizationError: not authorized (the role lacks"),
+            "{message}"
+        );
+        assert_one_line(&message);
         assert_eq!(rx.seen().len(), 1, "a 403 must not be retried");
     }
 }
