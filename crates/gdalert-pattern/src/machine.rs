@@ -799,8 +799,7 @@ impl PatternSet {
                 per_slot.push(candidates);
             }
         }
-        let mut chosen: Vec<&[(u32, u32)]> = Vec::with_capacity(per_slot.len());
-        consistent(&per_slot, view.all, view.arena, &mut chosen)
+        consistent(&per_slot, view.all, view.arena)
     }
 }
 
@@ -889,7 +888,115 @@ impl<'a> IntoIterator for LeafIds<'a> {
 
 /// Whether one candidate per slot can be chosen so that no two chosen leaves
 /// come from different elements of the same array.
-fn consistent<'a>(
+///
+/// Linear in the candidates' membership chains (for up to [`TREE_SLOTS`]
+/// slots): a leaf's chain is the path of (array, element) pairs from the
+/// root, and array ids are unique per array instance, so the chains form a
+/// tree of elements. Two leaves clash exactly when their chains first differ
+/// at two elements of the same array. Bottom-up over that tree, each element
+/// gets the set of slot masks its subtree can satisfy: the slots its own
+/// leaves serve, or-ed with at most one element's set per array nested in
+/// it. The branch holds when the root's set has every slot. Sets of masks
+/// are bitsets over 2^slots masks, so this is O(chain length × 4^slots) per
+/// candidate, never the product of the candidate lists (which a pattern
+/// naming two fields of 20,000 array objects made take seconds).
+fn consistent(slots: &[Vec<u32>], leaves: &[Leaf], arena: &[(u32, u32)]) -> bool {
+    if slots.len() > TREE_SLOTS {
+        let mut chosen = Vec::with_capacity(slots.len());
+        return consistent_search(slots, leaves, arena, &mut chosen);
+    }
+    let full = (1u32 << slots.len()) - 1;
+    // Element (array, index) → (the slots its own leaves serve, its parent
+    // element, depth, and per nested array the union of its elements' sets).
+    struct Element {
+        own: u32,
+        parent: Option<(u32, u32)>,
+        depth: u32,
+        nested: FxHashMap<u32, u64>,
+    }
+    let mut elements: FxHashMap<(u32, u32), Element> = FxHashMap::default();
+    let mut root_own = 0u32;
+    for (slot, candidates) in slots.iter().enumerate() {
+        for &leaf in candidates {
+            let (start, len) = leaves[leaf as usize].members;
+            let chain = &arena[start as usize..(start + len) as usize];
+            let Some(&last) = chain.last() else {
+                root_own |= 1 << slot;
+                continue;
+            };
+            elements
+                .entry(last)
+                .or_insert_with(|| Element {
+                    own: 0,
+                    parent: None,
+                    depth: 0,
+                    nested: FxHashMap::default(),
+                })
+                .own |= 1 << slot;
+            // Its ancestors, so the walk below reaches the root.
+            for (depth, pair) in chain.iter().enumerate() {
+                let parent = depth.checked_sub(1).map(|d| chain[d]);
+                let element = elements.entry(*pair).or_insert_with(|| Element {
+                    own: 0,
+                    parent: None,
+                    depth: 0,
+                    nested: FxHashMap::default(),
+                });
+                element.parent = parent;
+                element.depth = depth as u32 + 1;
+            }
+        }
+    }
+    let mut order: Vec<(u32, (u32, u32))> = elements.iter().map(|(k, e)| (e.depth, *k)).collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let mut root_nested: FxHashMap<u32, u64> = FxHashMap::default();
+    for (_, key) in order {
+        let Some(element) = elements.remove(&key) else {
+            continue;
+        };
+        let mut set = 1u64 << element.own;
+        for nested in element.nested.values() {
+            set = or_sets(set, *nested | 1);
+        }
+        let into = match element.parent {
+            Some(parent) => elements.get_mut(&parent).map(|p| &mut p.nested),
+            None => Some(&mut root_nested),
+        };
+        if let Some(nested) = into {
+            *nested.entry(key.0).or_insert(0) |= set;
+        }
+    }
+    let mut set = 1u64 << root_own;
+    for nested in root_nested.values() {
+        set = or_sets(set, *nested | 1);
+    }
+    set & (1u64 << full) != 0
+}
+
+/// Up to this many slots, [`consistent`] works on bitsets of 2^slots masks
+/// in a `u64`; beyond, it searches.
+const TREE_SLOTS: usize = 6;
+
+/// `{a | b : a in x, b in y}` for sets of slot masks held as bitsets.
+fn or_sets(x: u64, y: u64) -> u64 {
+    let mut out = 0u64;
+    let mut xs = x;
+    while xs != 0 {
+        let a = xs.trailing_zeros();
+        xs &= xs - 1;
+        let mut ys = y;
+        while ys != 0 {
+            let b = ys.trailing_zeros();
+            ys &= ys - 1;
+            out |= 1u64 << (a | b);
+        }
+    }
+    out
+}
+
+/// The backtracking form of [`consistent`], for branches with more slots
+/// than its bitsets hold; worst case the product of the candidate lists.
+fn consistent_search<'a>(
     slots: &[Vec<u32>],
     leaves: &[Leaf],
     arena: &'a [(u32, u32)],
@@ -908,7 +1015,7 @@ fn consistent<'a>(
         });
         if fits {
             chosen.push(members);
-            if consistent(rest, leaves, arena, chosen) {
+            if consistent_search(rest, leaves, arena, chosen) {
                 return true;
             }
             chosen.pop();

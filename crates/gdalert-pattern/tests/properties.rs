@@ -169,3 +169,78 @@ proptest! {
         }
     }
 }
+
+/// Arrays of objects nested in arrays of objects, with few distinct values,
+/// so patterns naming several of their fields often need the same-element
+/// rule (and often find it broken).
+fn nested_arrays_event() -> impl Strategy<Value = Value> {
+    let value = || prop::sample::select(vec!["1", "2", "3"]).prop_map(|s| json!(s));
+    let inner = prop::collection::vec(
+        (prop::option::of(value()), prop::option::of(value())).prop_map(|(x, z)| {
+            let mut o = serde_json::Map::new();
+            if let Some(x) = x {
+                o.insert("x".into(), x);
+            }
+            if let Some(z) = z {
+                o.insert("z".into(), z);
+            }
+            Value::Object(o)
+        }),
+        0..4,
+    );
+    let outer = prop::collection::vec(
+        (prop::option::of(value()), prop::option::of(value()), inner)
+            .prop_map(|(x, y, b)| json!({"x": x, "y": y, "b": b})),
+        0..5,
+    );
+    (outer, prop::option::of(value())).prop_map(|(a, top)| json!({"a": a, "top": top}))
+}
+
+fn nested_arrays_pattern() -> impl Strategy<Value = Value> {
+    let values = prop::collection::vec(prop::sample::select(vec!["1", "2", "3"]), 1..3);
+    prop::collection::vec(
+        (
+            prop::sample::select(vec!["a.x", "a.y", "a.b.x", "a.b.z", "top"]),
+            values,
+        ),
+        1..6,
+    )
+    .prop_map(|fields| {
+        let mut pattern = json!({});
+        for (path, values) in fields {
+            let mut at = &mut pattern;
+            let segments: Vec<&str> = path.split('.').collect();
+            for seg in &segments[..segments.len() - 1] {
+                if !at.get(*seg).is_some_and(Value::is_object) {
+                    at[*seg] = json!({});
+                }
+                at = &mut at[*seg];
+            }
+            at[segments[segments.len() - 1]] = json!(values);
+        }
+        pattern
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// The linear same-element search against the reference's direct one.
+    #[test]
+    fn fields_of_one_arrays_objects_agree_with_reference(
+        pattern in nested_arrays_pattern(),
+        event in nested_arrays_event(),
+    ) {
+        let pattern_text = pattern.to_string();
+        let rule = compile(&pattern_text).unwrap();
+        let event_text = event.to_string();
+        let node = parse_event(&event_text).unwrap();
+        let tree = json::parse(&event_text).unwrap();
+        let expected = reference::matches(&rule, &tree);
+        prop_assume!(expected.is_some());
+        let mut builder = PatternSetBuilder::new();
+        builder.add("p", rule);
+        let got = !builder.build().matches(&node).is_empty();
+        prop_assert_eq!(got, expected.unwrap(), "pattern {} event {}", pattern_text, event_text);
+    }
+}
