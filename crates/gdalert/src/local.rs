@@ -132,8 +132,11 @@ pub fn split_events(origin: &str, text: &str, inputs: &mut Vec<Input>) {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .collect();
-    let one_document =
-        lines.len() <= 1 || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    // JSON Lines only when the first line is a whole document by itself: a
+    // pretty-printed file with one mistake is one document with one error at
+    // its real line and column, not an error per line.
+    let is_document = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+    let one_document = lines.len() <= 1 || is_document(text) || !is_document(lines[0].1);
     if one_document {
         inputs.push(Input {
             origin: origin.to_string(),

@@ -300,24 +300,26 @@ fn match_events(events: Vec<PathBuf>, patterns: Vec<PathBuf>) -> Result<ExitCode
     let Some(set) = compile_all(&patterns) else {
         return Ok(ExitCode::from(1));
     };
+    let mut code = ExitCode::SUCCESS;
+    // The same reading as replay: files, directories, arrays, JSON Lines,
+    // stdin; what cannot be read is reported and the rest is matched.
     let events: Vec<(String, String)> = if events.is_empty() {
         embedded::SAMPLE_EVENTS
             .iter()
             .map(|(f, t)| (format!("samples/{f}"), t.to_string()))
             .collect()
     } else {
-        events
-            .iter()
-            .map(|f| {
-                Ok((
-                    f.display().to_string(),
-                    std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?,
-                ))
-            })
-            .collect::<Result<_>>()?
+        let inputs = crate::local::read_inputs(&events)?;
+        for (origin, why) in &inputs.unreadable {
+            eprintln!("{origin}: skipped, {why}");
+            code = ExitCode::from(1);
+        }
+        inputs
+            .events
+            .into_iter()
+            .map(|i| (i.origin, i.text))
+            .collect()
     };
-    let mut code = ExitCode::SUCCESS;
     for (file, text) in &events {
         match set.matches_json(text) {
             Ok(ids) => {

@@ -191,3 +191,44 @@ fn embedded_defaults_are_the_shipped_files() {
         );
     }
 }
+
+#[test]
+fn match_reads_directories_and_json_lines_and_goes_on_past_a_bad_file() {
+    // Regression: one non-UTF-8 file ended `patterns match` with nothing matched.
+    let dir = tempfile::tempdir().unwrap();
+    let finding = std::fs::read_to_string(
+        root().join("tests/fixtures/events/runtime-protection-unhealthy-eks.real.json"),
+    )
+    .unwrap();
+    let one_line: serde_json::Value = serde_json::from_str(&finding).unwrap();
+    std::fs::write(dir.path().join("a-binary.json"), b"{\"x\": \"\xff\"}").unwrap();
+    std::fs::write(
+        dir.path().join("b-lines.jsonl"),
+        format!("{one_line}\nnot json\n{one_line}\n"),
+    )
+    .unwrap();
+    let o = gdalert(&["patterns", "match", dir.path().to_str().unwrap()]);
+    let out = stdout(&o);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("a-binary.json:1: skipped, not UTF-8"), "{err}");
+    assert!(err.contains("b-lines.jsonl:2: "), "{err}");
+    assert_eq!(
+        out.matches(": runtime-protection-unhealthy\n").count(),
+        2,
+        "{out}"
+    );
+}
+
+#[test]
+fn a_pretty_printed_file_with_one_mistake_gets_one_error_at_its_line() {
+    // Regression: a multi-line document that was not JSON was read as JSON
+    // Lines, one error per line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.json");
+    std::fs::write(&file, "{\n  \"id\": \"1\",\n  \"source\": oops\n}\n").unwrap();
+    let o = gdalert(&["patterns", "match", file.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("line 3"), "{err}");
+}
