@@ -264,15 +264,18 @@ fn defang_token(text: &str, out: &mut String) {
         || text.starts_with("./")
         || text.starts_with("~/")
         || text.starts_with("../");
-    let lower = text.to_ascii_lowercase();
+    // Schemes are looked for only in tokens that have one: most have none.
+    let lower = text.contains("://").then(|| text.to_ascii_lowercase());
     let mut i = 0;
     while i < text.len() {
-        let rest = &lower[i..];
-        let scheme = [
-            "https://", "http://", "ftp://", "file://", "ws://", "wss://",
-        ]
-        .iter()
-        .find(|s| rest.starts_with(**s));
+        let scheme = lower.as_deref().and_then(|lower| {
+            let rest = &lower[i..];
+            [
+                "https://", "http://", "ftp://", "file://", "ws://", "wss://",
+            ]
+            .into_iter()
+            .find(|s| rest.starts_with(s))
+        });
         if let Some(scheme) = scheme {
             let original = &text[i..i + scheme.len()];
             out.push_str(
