@@ -181,9 +181,21 @@ impl Sender for LocalSender {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|e| SendError {
-                        retryable: true,
-                        message: format!("cannot open {path}: {e}"),
+                    .map_err(|e| {
+                        // A missing directory or no permission stays so on
+                        // retry: say what to fix instead of retrying.
+                        use std::io::ErrorKind::{NotFound, PermissionDenied};
+                        let fix = match e.kind() {
+                            NotFound => {
+                                " (the directory does not exist: create it or change `path`)"
+                            }
+                            PermissionDenied => " (no permission to write there)",
+                            _ => "",
+                        };
+                        SendError {
+                            retryable: !matches!(e.kind(), NotFound | PermissionDenied),
+                            message: format!("cannot open {path}: {e}{fix}"),
+                        }
                     })?;
                 writeln!(file, "{line}").map_err(|e| SendError {
                     retryable: true,
@@ -208,4 +220,30 @@ pub fn must_exist(path: &Path) -> Result<()> {
         bail!("{} does not exist", path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_destination_in_a_missing_directory_is_not_retryable() {
+        // Regression: it was reported retryable, so redrive retried forever.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("missing/alerts.jsonl");
+        let text = format!(
+            "[destinations.f]\nkind = \"file\"\npath = {:?}\n[[routes]]\nname = \"r\"\ndestinations = [\"f\"]\n",
+            path.display().to_string()
+        );
+        let config = gdalert_pipeline::Config::load("routes.toml", &text, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let alert = Alert::summary("e", "t".into(), "m".into());
+        let payload = Payload::Text { text: "x".into() };
+        let err = LocalSender
+            .send(&config.destinations["f"], &alert, &payload)
+            .await
+            .expect_err("the directory is missing");
+        assert!(!err.retryable, "{}", err.message);
+        assert!(err.message.contains("does not exist"), "{}", err.message);
+    }
 }
