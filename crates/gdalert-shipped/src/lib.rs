@@ -13,6 +13,7 @@ macro_rules! files {
 pub const PATTERNS: &[(&str, &str)] = files!("patterns":
     "attack-sequences.json",
     "attack-sequences-workloads.json",
+    "guardduty-samples.json",
     "runtime-command-and-control.json",
     "runtime-container-escape.json",
     "runtime-crypto-mining.json",

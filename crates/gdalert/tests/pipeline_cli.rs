@@ -65,8 +65,9 @@ fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     let sent = decisions(&first).iter().filter(|d| *d == "sent").count();
     // Directory order is name order, so each Healthy comes before its Unhealthy here:
-    // 1 attack sequence, 4 runtime findings and 2 opened coverage incidents.
-    assert_eq!(sent, 7, "{}", text(&first.stdout));
+    // 1 attack sequence, 4 runtime findings, 1 GuardDuty sample finding and
+    // 2 opened coverage incidents.
+    assert_eq!(sent, 8, "{}", text(&first.stdout));
     let second = gdalert(&[
         "replay",
         "--store",

@@ -79,7 +79,7 @@ fn ec2_and_eks_runtime_findings_route_by_type() {
         .contains(&"runtime-container-escape".to_string()));
     assert_eq!(
         matching(&fixture("runtime-eks-new-binary-low-sample.json")),
-        ["runtime-findings"]
+        ["guardduty-samples", "runtime-findings"]
     );
 }
 
