@@ -15,6 +15,11 @@ use crate::emf::Metrics;
 use crate::env::{FunctionEnv, InitError, StateConfig};
 use gdalert_store_sqlite::SqliteStore;
 
+/// Time kept back from an invocation's deadline to record delivery outcomes
+/// and flush metrics: a send cut off by Lambda records nothing, and the
+/// retry would post it again.
+pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Which function this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -141,6 +146,7 @@ impl App {
                 owner: format!("{}-{}", env.function_name, std::process::id()),
                 // Locally, as `gdalert replay`: remote destinations are shown, not sent.
                 dry_run: !env.deliver,
+                deadline: None,
             },
             env,
         }
@@ -154,10 +160,30 @@ impl App {
     /// Handles one invocation payload as JSON text, as the runtime hands it
     /// over: the event is parsed once per reader, never re-serialised.
     pub async fn handle_text(&self, payload: &str) -> Result<Value, HandlerError> {
+        self.handle_within(payload, None).await
+    }
+
+    /// Like [`App::handle_text`], with the invocation's deadline: deliveries
+    /// stop [`RECORD_RESERVE`] before it, so their outcome is recorded.
+    pub async fn handle_within(
+        &self,
+        payload: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Value, HandlerError> {
+        let options = RunOptions {
+            deadline: deadline.map(|d| {
+                d.checked_sub(RECORD_RESERVE)
+                    .unwrap_or_else(std::time::Instant::now)
+            }),
+            ..self.options.clone()
+        };
         let mut metrics = Metrics::default();
         let result = match self.role {
-            Role::Digest => self.digest(Utc::now(), &mut metrics).await,
-            Role::Findings | Role::Coverage => self.event(payload, Utc::now(), &mut metrics).await,
+            Role::Digest => self.digest(Utc::now(), &options, &mut metrics).await,
+            Role::Findings | Role::Coverage => {
+                self.event(payload, Utc::now(), &options, &mut metrics)
+                    .await
+            }
         };
         if self.env.emit_metrics {
             metrics.flush(&self.env.metrics_namespace, &self.env.function_name);
@@ -169,6 +195,7 @@ impl App {
         &self,
         text: &str,
         now: DateTime<Utc>,
+        options: &RunOptions,
         metrics: &mut Metrics,
     ) -> Result<Value, HandlerError> {
         metrics.add("EventsReceived", None, 1.0);
@@ -206,7 +233,7 @@ impl App {
                     &event,
                     &node,
                     now,
-                    &self.options,
+                    options,
                 )
                 .await;
             tracing::Span::current().record("dedupe_key", report.alert.dedupe_key.as_str());
@@ -227,16 +254,12 @@ impl App {
     async fn digest(
         &self,
         now: DateTime<Utc>,
+        options: &RunOptions,
         metrics: &mut Metrics,
     ) -> Result<Value, HandlerError> {
         let reports = self
             .pipeline
-            .run_digest(
-                self.store.as_ref(),
-                self.sender.as_ref(),
-                now,
-                &self.options,
-            )
+            .run_digest(self.store.as_ref(), self.sender.as_ref(), now, options)
             .await
             .map_err(|e| {
                 metrics.add("StoreUnavailable", None, 1.0);

@@ -75,7 +75,19 @@ pub async fn run(app: App) -> Result<(), lambda_runtime::Error> {
     // engine each read it once, with no `Value` in between.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let app = app.clone();
-        async move { app.handle_text(event.payload.get()).await }
+        // The runtime's deadline is wall-clock milliseconds; deliveries get
+        // what is left of it.
+        let left = std::time::Duration::from_millis(
+            u64::try_from(event.context.deadline)
+                .unwrap_or(0)
+                .saturating_sub(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                ),
+        );
+        let deadline = std::time::Instant::now() + left;
+        async move { app.handle_within(event.payload.get(), Some(deadline)).await }
     }))
     .await
 }

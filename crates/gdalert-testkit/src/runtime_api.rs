@@ -23,7 +23,7 @@ pub struct Answer {
 #[derive(Debug, Default)]
 struct Inner {
     first_poll: Mutex<Option<std::time::Instant>>,
-    queue: Mutex<VecDeque<(String, String)>>,
+    queue: Mutex<VecDeque<(String, String, u64)>>,
     answers: Mutex<Vec<Answer>>,
     queued: Notify,
     answered: Notify,
@@ -65,11 +65,17 @@ impl RuntimeApi {
     /// Queues an invocation whose payload is this exact text (for events a
     /// `serde_json::Value` cannot hold, such as `1e400`).
     pub fn invoke_text(&self, request_id: &str, payload: &str) {
-        self.inner
-            .queue
-            .lock()
-            .unwrap()
-            .push_back((request_id.to_string(), payload.to_string()));
+        self.invoke_within(request_id, payload, std::time::Duration::from_secs(60));
+    }
+
+    /// Queues an invocation that must finish within `time` (its
+    /// `Lambda-Runtime-Deadline-Ms`).
+    pub fn invoke_within(&self, request_id: &str, payload: &str, time: std::time::Duration) {
+        self.inner.queue.lock().unwrap().push_back((
+            request_id.to_string(),
+            payload.to_string(),
+            time.as_millis() as u64,
+        ));
         self.inner.queued.notify_one();
     }
 
@@ -102,10 +108,10 @@ async fn next(State(inner): State<Arc<Inner>>) -> Response {
     loop {
         let notified = inner.queued.notified();
         let item = inner.queue.lock().unwrap().pop_front();
-        if let Some((id, event)) = item {
+        if let Some((id, event, within)) = item {
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() + 60_000)
+                .map(|d| d.as_millis() + u128::from(within))
                 .unwrap_or_default();
             let mut headers = HeaderMap::new();
             headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());

@@ -212,6 +212,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
     let options = RunOptions {
         owner: format!("gdalert-replay-{}", std::process::id()),
         dry_run,
+        deadline: None,
     };
     let progress = (std::io::stderr().is_terminal() && inputs.len() > 1000)
         .then(|| indicatif::ProgressBar::new(inputs.len() as u64));

@@ -342,3 +342,56 @@ async fn an_event_serde_cannot_read_still_alerts_through_the_function_binary() {
     assert_eq!(answer["lifecycle"], "new", "{answer}");
     assert_eq!(answer["deliveries"][0]["decision"], "sent", "{answer}");
 }
+
+#[tokio::test]
+async fn a_slow_receiver_is_cut_off_before_the_invocation_deadline_and_the_retry_is_left_to_send() {
+    // Regression: a route's timeout (30 s here) could outlast the function's
+    // remaining time; Lambda then killed the invocation with nothing recorded.
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start(vec![Reply::Hang]).await;
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        format!(
+            "[destinations.hook]\nkind = \"webhook\"\nurl = \"{}/hook\"\ntimeout = \"30s\"\n\n[[routes]]\nname = \"all\"\nmatch = \"runtime-findings.json\"\ndestinations = [\"hook\"]\n",
+            hook.base
+        ),
+    )
+    .unwrap();
+    let api = RuntimeApi::start().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env_remove("GDALERT_STATE_TABLE")
+        .env(
+            "GDALERT_STATE",
+            format!("sqlite:{}", dir.path().join("s.db").display()),
+        )
+        .env("GDALERT_DELIVER", "true")
+        .env("GDALERT_ROUTES_FILE", &routes)
+        .env("GDALERT_ALLOW_LOOPBACK_HTTP", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _function = Function(cmd.spawn().unwrap());
+    let started = std::time::Instant::now();
+    api.invoke_within(
+        "short-1",
+        &fixture("runtime-fargate-c2-high.json"),
+        Duration::from_secs(6),
+    );
+    let answers = within("short invocation", api.answers(1)).await;
+    let took = started.elapsed();
+    let error = answers[0].result.as_ref().unwrap_err();
+    assert_eq!(error["errorType"], "gdalert.Retryable", "{error}");
+    // 6 s less the 3 s kept to record the outcome; never the route's 30 s.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "answered after {took:?}"
+    );
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hook"),
+        "{error}"
+    );
+}

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::alert::Alert;
+use crate::config::Destination;
 use crate::render;
 use crate::store::{claim_settled, expiry, Claim, Record, Store, StoreError, Versioned, Write};
 
@@ -83,7 +84,10 @@ impl Pipeline {
         match self.claim_all(store, &decided, opts, now).await {
             Ok(tickets) => {
                 let items = decided.into_iter().zip(tickets).collect();
-                (self.send_all(store, alert, items, sender, now).await, None)
+                (
+                    self.send_all(store, alert, items, sender, opts, now).await,
+                    None,
+                )
             }
             Err(e) => {
                 let items = decided
@@ -96,7 +100,8 @@ impl Pipeline {
                 let mut marked = alert.clone();
                 marked.verdict.dedupe_unavailable = true;
                 (
-                    self.send_all(store, &marked, items, sender, now).await,
+                    self.send_all(store, &marked, items, sender, opts, now)
+                        .await,
                     Some(e),
                 )
             }
@@ -171,11 +176,12 @@ impl Pipeline {
         alert: &Alert,
         items: Vec<(Decided, Ticket)>,
         sender: &dyn Sender,
+        opts: &RunOptions,
         now: DateTime<Utc>,
     ) -> Vec<DeliveryReport> {
-        let sends = items
-            .into_iter()
-            .map(|(decided, ticket)| self.send_one(store, alert, decided, ticket, sender, now));
+        let sends = items.into_iter().map(|(decided, ticket)| {
+            self.send_one(store, alert, decided, ticket, sender, opts.deadline, now)
+        });
         futures_util::future::join_all(sends).await
     }
 
@@ -186,6 +192,7 @@ impl Pipeline {
         decided: Decided,
         ticket: Ticket,
         sender: &dyn Sender,
+        deadline: Option<std::time::Instant>,
         now: DateTime<Utc>,
     ) -> DeliveryReport {
         let destination = self.config.destinations.get(&decided.destination);
@@ -264,6 +271,32 @@ impl Pipeline {
             report.payload = Some(payload);
             return report;
         }
+        // Within the invocation's time: a timeout longer than what is left
+        // would be cut off by Lambda with nothing recorded.
+        let capped;
+        let destination = match deadline
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        {
+            Some(left) if left.is_zero() => {
+                self.release(store, &decided, version, now).await;
+                report.payload = Some(payload);
+                return failed(
+                    report,
+                    SendError {
+                        retryable: true,
+                        message: "no time left in this invocation to deliver; the retry will (raise the function's timeout if this repeats)".into(),
+                    },
+                );
+            }
+            Some(left) if left < destination.timeout => {
+                capped = Destination {
+                    timeout: left,
+                    ..destination.clone()
+                };
+                &capped
+            }
+            _ => destination,
+        };
         let result = sender.send(destination, alert, &payload).await;
         report.payload = Some(payload);
         match result {

@@ -118,6 +118,11 @@ pub struct RunOptions {
     /// delivered (so a later real run still sends them). Local ones (`stdout`,
     /// `file`) are delivered.
     pub dry_run: bool,
+    /// When the run must be done sending (a Lambda invocation's deadline,
+    /// less time to record the outcome): each destination's `timeout` is cut
+    /// to what is left, and a delivery with no time left is not started
+    /// (its claim is released, so the retry sends it).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl RunOptions {
@@ -126,6 +131,7 @@ impl RunOptions {
         RunOptions {
             owner: owner.into(),
             dry_run: false,
+            deadline: None,
         }
     }
 }
@@ -235,7 +241,7 @@ impl Pipeline {
             }
         };
         let alert = said.decided(verdict);
-        let deliveries = self.send_all(store, &alert, items, sender, now).await;
+        let deliveries = self.send_all(store, &alert, items, sender, opts, now).await;
         let mut report = Report {
             alert,
             deliveries,
