@@ -179,9 +179,9 @@ impl Pipeline {
         opts: &RunOptions,
         now: DateTime<Utc>,
     ) -> Vec<DeliveryReport> {
-        let sends = items.into_iter().map(|(decided, ticket)| {
-            self.send_one(store, alert, decided, ticket, sender, opts.deadline, now)
-        });
+        let sends = items
+            .into_iter()
+            .map(|item| self.send_one(store, alert, item, sender, opts.deadline, now));
         futures_util::future::join_all(sends).await
     }
 
@@ -189,8 +189,7 @@ impl Pipeline {
         &self,
         store: &dyn Store,
         alert: &Alert,
-        decided: Decided,
-        ticket: Ticket,
+        (decided, ticket): (Decided, Ticket),
         sender: &dyn Sender,
         deadline: Option<std::time::Instant>,
         now: DateTime<Utc>,
