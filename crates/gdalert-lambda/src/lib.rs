@@ -78,13 +78,11 @@ pub async fn run(app: App) -> Result<(), lambda_runtime::Error> {
         // The runtime's deadline is wall-clock milliseconds; deliveries get
         // what is left of it.
         let left = std::time::Duration::from_millis(
-            u64::try_from(event.context.deadline)
-                .unwrap_or(0)
-                .saturating_sub(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64),
-                ),
+            event.context.deadline.saturating_sub(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            ),
         );
         let deadline = std::time::Instant::now() + left;
         async move { app.handle_within(event.payload.get(), Some(deadline)).await }
