@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use gdalert_pipeline::alert::enrich;
-use gdalert_pipeline::{render, Lifecycle, Payload};
+use gdalert_pipeline::{render, Payload};
 
 use crate::local;
 
@@ -25,7 +24,8 @@ pub struct RenderArgs {
 
 pub fn run(args: RenderArgs) -> Result<ExitCode> {
     let loaded = local::load_config_dry(args.patterns.as_deref())?;
-    let config = loaded.config;
+    let pipeline = gdalert_pipeline::Pipeline::new(loaded.config);
+    let config = &pipeline.config;
     let destination = config.destinations.get(&args.destination).ok_or_else(|| {
         let known: Vec<&str> = config.destinations.keys().map(String::as_str).collect();
         anyhow!(
@@ -40,17 +40,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     let event = gdalert_pipeline::read(&text)
         .with_context(|| format!("{} is not a GuardDuty event", args.event.display()))?
         .event;
-    let lifecycle = match (event.finding(), event.coverage()) {
-        (Some(f), _) if f.service.archived => Lifecycle::Archived,
-        (Some(f), _) if f.is_sample() => Lifecycle::Sample,
-        (Some(_), _) => Lifecycle::New,
-        (None, Some(c)) if c.current_status == gdalert_event::ProtectionStatus::Healthy => {
-            Lifecycle::Resolved
-        }
-        (None, Some(_)) => Lifecycle::Opened,
-        (None, None) => Lifecycle::Other,
-    };
-    let alert = enrich(&event, lifecycle, &config.enrich_options());
+    let alert = pipeline.first_alert(&event);
     let payload = render(&alert, destination)?;
     match payload {
         Payload::Text { text } => {

@@ -158,6 +158,15 @@ impl Pipeline {
         Pipeline { config, enrich }
     }
 
+    /// The alert an event gives with no history: what `gdalert render` and
+    /// `gdalert preview` show (a first alert, an archive, a sample, a lost
+    /// or restored coverage).
+    pub fn first_alert(&self, event: &GuardDutyEvent) -> Alert {
+        let said = enrich(event, Lifecycle::Other, &self.enrich);
+        let lifecycle = decide::stateless_lifecycle(event, &said);
+        said.decided(Verdict::new(lifecycle))
+    }
+
     /// The routes an event takes, in file order: each matching route, up to
     /// the first one without `continue`; the fallback route when none match.
     pub fn routes_for(&self, node: &ParsedEvent<'_>) -> Vec<&Route> {
