@@ -5,6 +5,7 @@ mod delivery;
 mod infra;
 mod local;
 mod patterns;
+mod preview;
 mod redrive;
 mod render;
 mod replay;
@@ -35,6 +36,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Print the exact payload a destination would get for an event.
     Render(render::RenderArgs),
+    /// Write an HTML page showing each destination's message as people see it.
+    Preview(preview::PreviewArgs),
     /// Write sample events for every runtime finding type.
     Samples(samples::SamplesArgs),
     /// Run route fixtures (event → expected routes, destinations, decisions).
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => runtime.block_on(replay::run(args)),
         Command::Render(args) => render::run(args),
+        Command::Preview(args) => preview::run(args),
         Command::Samples(args) => samples::run(args),
         Command::Test(args) => runtime.block_on(route_tests::run(args)),
         Command::Validate(args) => validate::run(args),
