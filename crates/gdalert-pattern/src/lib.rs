@@ -38,7 +38,11 @@
 //!
 //! - Numbers compare by float64 value when the event's literal is exactly
 //!   how that float prints (`300`, `300.0`, `3.0e2` are equal), and by literal
-//!   text otherwise (`0.10000000000000001` is not `0.1`).
+//!   text otherwise (`0.10000000000000001` is not `0.1`). That one rule
+//!   holds everywhere: a `numeric` or `anything-but` operand that is not
+//!   exactly its float64 (`9007199254740993`, `1e309`) is refused with
+//!   `Cannot compare number : <literal>`, and an event number that is not
+//!   is in no numeric range.
 //! - A plain string operand that is an IP literal compares as an address
 //!   (`"10.0.0.01"` equals `"10.0.0.1"`).
 //! - `exists: false` holds when the path has no leaf anywhere in the event;
@@ -58,6 +62,11 @@
 //! - **`exactly`** is accepted as in AWS's event-ruler library, although
 //!   EventBridge does not document it.
 //! - **Trailing text** after the pattern's closing brace is rejected.
+//! - **Error order after a syntax error.** The reference library reads a
+//!   pattern as a token stream and reports the first problem it meets, so a
+//!   semantic error before a JSON syntax error is reported first there; we
+//!   read the whole document first and report the syntax error. Which one
+//!   the service reports is not public.
 //! - **CIDR ranges** compare addresses as hex digit strings, as event-ruler
 //!   does, so `::/0` also matches IPv4 addresses (a probe confirms this).
 

@@ -76,7 +76,11 @@ impl Matcher {
             (Matcher::SuffixIgnoreCase(p), Scalar::String(e)) => p.is_suffix_of(e),
             (Matcher::EqualsIgnoreCase(p), Scalar::String(e)) => p.equals(e),
             (Matcher::Wildcard(w), Scalar::String(e)) => w.matches(e),
-            (Matcher::Numeric(r), Scalar::Number(n)) => n.value.is_some_and(|x| r.contains(x)),
+            // The same rule for event values: one that is not exactly its
+            // float64 (`9007199254740993`) is never in a numeric range.
+            (Matcher::Numeric(r), Scalar::Number(n)) => {
+                n.comparable().is_some_and(|x| r.contains(x))
+            }
             (Matcher::Cidr(r), Scalar::String(e)) => ip_hex(e).is_some_and(|h| r.contains(&h)),
             (Matcher::AnythingBut(ab), v) => !ab.excludes(v),
             (Matcher::Exists(present), _) => *present,
@@ -163,6 +167,15 @@ pub fn compile(text: &str) -> Result<Rule, PatternError> {
             reason: format!(
                 "Event pattern is {chars} characters; EventBridge accepts at most {MAX_PATTERN_CHARS} (2048 by default quota)"
             ),
+            pointer: String::new(),
+            offset: 0,
+        });
+    }
+    // An empty or blank pattern is not an object, as the reference says,
+    // rather than a JSON syntax error.
+    if text.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
+        return Err(PatternError {
+            reason: "Filter is not an object".into(),
             pointer: String::new(),
             offset: 0,
         });
@@ -605,12 +618,17 @@ fn string_list(node: &Node<'_>, pointer: &str, reason: &str) -> Result<Vec<Strin
     }
 }
 
+/// A `numeric` or `anything-but` operand: EventBridge's one number rule
+/// says a literal takes part in numeric comparison only if its decimal
+/// value is exactly its nearest float64's (the shortest form that float
+/// prints as), so `0.10000000000000001`, `9007199254740993` and `1e309`
+/// are refused, with the reference library's message.
 fn number_value(node: &Node<'_>, text: &str, pointer: &str) -> Result<f64, Fail> {
-    Number::parse(text).value.ok_or_else(|| {
+    Number::parse(text).comparable().ok_or_else(|| {
         fail(
             node.offset,
             pointer,
-            format!("Value {text} is out of the float64 range"),
+            format!("Cannot compare number : {text}"),
         )
     })
 }
@@ -779,6 +797,47 @@ mod tests {
         let err = compile(r#"{"detail":{"state":[{"anything-but":null}]}}"#).unwrap_err();
         assert_eq!(err.pointer, "/detail/state/0/anything-but");
         assert_eq!(err.reason, AB_SHAPE);
+    }
+
+    #[test]
+    fn a_number_operand_that_is_not_exactly_its_float64_is_refused_like_the_reference() {
+        for literal in [
+            "0.10000000000000001",
+            "9007199254740993",
+            "-9223372036854775808",
+            "1e309",
+        ] {
+            assert_eq!(
+                reason(&format!(r#"{{"n":[{{"numeric":[">",{literal}]}}]}}"#)),
+                format!("Cannot compare number : {literal}")
+            );
+            assert_eq!(
+                reason(&format!(r#"{{"n":[{{"anything-but":[1,{literal}]}}]}}"#)),
+                format!("Cannot compare number : {literal}")
+            );
+            assert_eq!(
+                reason(&format!(r#"{{"n":[{{"anything-but":{literal}}}]}}"#)),
+                format!("Cannot compare number : {literal}")
+            );
+        }
+        assert!(compile(r#"{"n":[{"numeric":[">",0.1,"<",9007199254740992]}]}"#).is_ok());
+    }
+
+    #[test]
+    fn an_event_number_that_is_not_exactly_its_float64_is_in_no_numeric_range() {
+        let rule = compile(r#"{"n":[{"numeric":[">",0]}]}"#).unwrap();
+        let range = &rule.branches[0].fields[0].matchers[0];
+        let number = |t: &'static str| Scalar::Number(Number::parse(t));
+        assert!(range.accepts(&number("9007199254740992")));
+        assert!(!range.accepts(&number("9007199254740993")));
+        assert!(!range.accepts(&number("12345678901234567890")));
+        assert!(range.accepts(&number("1.5e3")));
+    }
+
+    #[test]
+    fn an_empty_or_blank_pattern_is_not_an_object() {
+        assert_eq!(reason(""), "Filter is not an object");
+        assert_eq!(reason("  \n "), "Filter is not an object");
     }
 
     #[test]
