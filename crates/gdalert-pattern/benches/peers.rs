@@ -72,7 +72,8 @@ fn gdalert_set(patterns: &[String]) -> PatternSet {
 fn quamina_set(patterns: &[String]) -> quamina::Quamina<String> {
     let mut q = quamina::Quamina::new();
     for (i, p) in patterns.iter().enumerate() {
-        q.add_pattern(format!("r{i}"), p).expect("quamina takes the pattern");
+        q.add_pattern(format!("r{i}"), p)
+            .expect("quamina takes the pattern");
     }
     q
 }
@@ -89,7 +90,10 @@ fn gdalert_pass(set: &PatternSet, events: &[String], scratch: &mut Scratch) -> u
 fn quamina_pass(q: &quamina::Quamina<String>, events: &[String]) -> usize {
     events
         .iter()
-        .map(|e| q.matches_for_event(black_box(e.as_bytes())).map_or(0, |m| m.len()))
+        .map(|e| {
+            q.matches_for_event(black_box(e.as_bytes()))
+                .map_or(0, |m| m.len())
+        })
         .sum()
 }
 
@@ -106,7 +110,12 @@ fn agree(set: &PatternSet, q: &quamina::Quamina<String>, events: &[String]) {
         let mut theirs = q.matches_for_event(e.as_bytes()).expect("quamina reads it");
         ours.sort();
         theirs.sort();
-        assert_eq!(ours, theirs, "the engines disagree on {}", &e[..e.len().min(200)]);
+        assert_eq!(
+            ours,
+            theirs,
+            "the engines disagree on {}",
+            &e[..e.len().min(200)]
+        );
     }
 }
 
@@ -134,10 +143,25 @@ fn workload(c: &mut Criterion, name: &str, patterns: &[String], events: &[String
 fn peers(c: &mut Criterion) {
     let dir = workloads();
     let w1 = lines(&dir.join("w1-events.jsonl"), usize::MAX);
-    workload(c, "w1_x200", &lines(&dir.join("w1-common-200.jsonl"), usize::MAX), &w1);
-    workload(c, "w1_x2000", &lines(&dir.join("w1-common-2000.jsonl"), usize::MAX), &w1);
+    workload(
+        c,
+        "w1_x200",
+        &lines(&dir.join("w1-common-200.jsonl"), usize::MAX),
+        &w1,
+    );
+    workload(
+        c,
+        "w1_x2000",
+        &lines(&dir.join("w1-common-2000.jsonl"), usize::MAX),
+        &w1,
+    );
     let w2 = lines(&dir.join("w2-events.jsonl"), 20_000);
-    workload(c, "w2_citylots", &lines(&dir.join("w2-citylots-4.jsonl"), usize::MAX), &w2);
+    workload(
+        c,
+        "w2_citylots",
+        &lines(&dir.join("w2-citylots-4.jsonl"), usize::MAX),
+        &w2,
+    );
 }
 
 criterion_group!(benches, peers);

@@ -355,10 +355,12 @@ fn value_item(node: &Node<'_>, pointer: &str) -> Result<Matcher, Fail> {
             None => Matcher::String(s.to_string()),
         },
         Value::Number(t) => {
+            // The number rule for exact-match operands too: a literal that
+            // is not exactly its float64 matches only its own text.
             let n = Number::parse(*t);
             Matcher::Number {
                 text: t.to_string(),
-                value: n.value,
+                value: n.comparable(),
             }
         }
         Value::Bool(b) => Matcher::Bool(*b),
@@ -832,6 +834,19 @@ mod tests {
         assert!(!range.accepts(&number("9007199254740993")));
         assert!(!range.accepts(&number("12345678901234567890")));
         assert!(range.accepts(&number("1.5e3")));
+    }
+
+    #[test]
+    fn an_exact_match_literal_that_is_not_exactly_its_float64_matches_only_its_text() {
+        let number = |t: &'static str| Scalar::Number(Number::parse(t));
+        let rule = compile(r#"{"n":[0.10000000000000001]}"#).unwrap();
+        let m = &rule.branches[0].fields[0].matchers[0];
+        assert!(m.accepts(&number("0.10000000000000001")));
+        assert!(!m.accepts(&number("0.1")), "0.1 is another number");
+        let rule = compile(r#"{"n":[0.1]}"#).unwrap();
+        let m = &rule.branches[0].fields[0].matchers[0];
+        assert!(m.accepts(&number("1e-1")) && m.accepts(&number("0.10")));
+        assert!(!m.accepts(&number("0.10000000000000001")));
     }
 
     #[test]
