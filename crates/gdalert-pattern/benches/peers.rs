@@ -13,6 +13,8 @@
 //!
 //! Before timing, both engines must agree on every event's matches.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is the failure report
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
