@@ -586,3 +586,24 @@ fn a_template_that_fails_at_render_time_is_reported_not_swallowed() {
         gdalert_pipeline::render::render_noting(&alert, &config().destinations["slack"]).unwrap();
     assert!(clean.template_errors.is_empty());
 }
+
+#[test]
+fn aws_written_identifiers_are_shown_as_aws_wrote_them_in_every_destination() {
+    // Regression: the finding type was defanged (`C&CActivity[.]B`) in the
+    // Teams, email and PagerDuty facts but not in Slack, and Teams escaped
+    // `-`, `(`, `.` everywhere (`eu\-west\-1`), which phones show literally.
+    let config = config();
+    let alert = alert_for(&fixture("runtime-fargate-c2-high.json"), Lifecycle::New);
+    for (name, destination) in &config.destinations {
+        let text = payload_value(&render(&alert, destination).unwrap()).to_string();
+        assert!(!text.contains("Activity[.]B"), "{name}: {text}");
+        assert!(
+            text.contains("C&CActivity.B") || text.contains("C&amp;CActivity.B"),
+            "{name}: {text}"
+        );
+        if name == "teams" {
+            assert!(!text.contains(r"eu\\-west\\-1"), "{text}");
+            assert!(text.contains("eu-west-1"), "{text}");
+        }
+    }
+}

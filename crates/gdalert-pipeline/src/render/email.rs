@@ -27,11 +27,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         ));
     }
     for f in &facts {
-        let value = if f.attacker {
-            defang(&clean(&f.value))
-        } else {
-            clean(&f.value)
-        };
+        let value = f.shown();
         text.push_str(&format!("{}: {}\n", f.label, truncate(&value, VALUE_MAX)));
     }
     for t in &alert.held_titles {
@@ -64,10 +60,11 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     }
     html.push_str("<table cellpadding=\"4\">");
     for f in &facts {
+        let shown = html_escape(&truncate(&f.shown(), VALUE_MAX));
         let value = if f.attacker {
-            format!("<code>{}</code>", esc(&f.value))
+            format!("<code>{shown}</code>")
         } else {
-            esc(&f.value)
+            shown
         };
         html.push_str(&format!(
             "<tr><th align=\"left\">{}</th><td>{value}</td></tr>",

@@ -111,6 +111,21 @@ pub struct Fact {
     pub attacker: bool,
 }
 
+impl Fact {
+    /// The value as every plain or markup output shows it (before that
+    /// output's own escaping): cleaned, and defanged when a workload wrote
+    /// it. What AWS wrote (finding types, ARNs, regions) is shown as AWS
+    /// wrote it, the same everywhere (`BitcoinTool.B`, not `BitcoinTool[.]B`).
+    pub fn shown(&self) -> String {
+        let cleaned = text::clean(&self.value);
+        if self.attacker {
+            text::defang(&cleaned)
+        } else {
+            cleaned
+        }
+    }
+}
+
 fn fact(facts: &mut Vec<Fact>, label: impl Into<String>, value: Option<String>, attacker: bool) {
     if let Some(value) = value.filter(|v| !v.is_empty()) {
         facts.push(Fact {

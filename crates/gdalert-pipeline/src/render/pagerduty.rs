@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, defang, truncate};
+use super::text::{clean, truncate};
 use super::{facts, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 use crate::lifecycle::Lifecycle;
@@ -30,12 +30,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     // (three coverage issues) keeps every value, as a list.
     let mut details = serde_json::Map::new();
     for f in facts(alert) {
-        let value = if f.attacker {
-            defang(&clean(&f.value))
-        } else {
-            clean(&f.value)
-        };
-        let value = Value::String(truncate(&value, 2000));
+        let value = Value::String(truncate(&f.shown(), 2000));
         match details.get_mut(&f.label) {
             Some(Value::Array(values)) => values.push(value),
             Some(first) => *first = Value::Array(vec![first.take(), value]),

@@ -55,7 +55,11 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     });
     // The variable parts, escaped: the text, each fact's value, the held list.
     let mut pieces = vec![truncate(&text, TEXT_MAX)];
-    pieces.extend(facts.iter().map(|f| esc(&f.value, VALUE_MAX)));
+    pieces.extend(
+        facts
+            .iter()
+            .map(|f| teams_escape(&truncate(&f.shown(), VALUE_MAX))),
+    );
     pieces.extend(held.clone());
     let empty = vec![String::new(); pieces.len()];
     let overhead = card(alert, &title, &facts, held.is_some(), &empty)

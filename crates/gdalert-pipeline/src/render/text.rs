@@ -334,22 +334,41 @@ pub fn slack_code(text: &str, max: usize) -> String {
     format!("`{}`", truncate_escaped(&shown, max.saturating_sub(2)))
 }
 
-/// Markdown as Teams renders it in Adaptive Cards: every markup character is
-/// backslash-escaped; `<` and `>` become look-alikes Teams cannot parse as tags.
+/// Markdown as Teams renders it in Adaptive Cards' TextBlocks, which know
+/// only `**bold**`, `_italic_` (or `*italic*`), `[label](url)` and lists
+/// (`- `, `* `, `+ `, `1. ` at a line's start). Only those are escaped: phone
+/// clients show every other backslash literally (`us\-east\-1`). `<` and `>`
+/// become look-alikes no client parses as tags; `&` is an entity.
 pub fn teams_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut line_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '`' | '~' | '|' | '!' | '{' | '}'
-            | '-' | '+' => {
+            '\\' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' if line_start => {
                 out.push('\\');
                 out.push(c);
             }
             '<' => out.push('‹'),
             '>' => out.push('›'),
             '&' => out.push_str("&amp;"),
+            c if line_start && c.is_ascii_digit() => {
+                // `12. ` starts a numbered list: escape its dot.
+                out.push(c);
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    out.push(d);
+                }
+                if chars.next_if_eq(&'.').is_some() {
+                    out.push_str("\\.");
+                }
+            }
             c => out.push(c),
         }
+        line_start = c == '\n' || (line_start && c == ' ');
     }
     out
 }
@@ -502,6 +521,14 @@ mod tests {
 
     #[test]
     fn cut_json_bytes_keeps_escapes_whole_and_fits() {
+        assert_eq!(
+            teams_escape("us-east-1 (x) C&C v1.2"),
+            "us-east-1 (x) C&amp;C v1.2"
+        );
+        assert_eq!(
+            teams_escape("- item\n1. one\n**b** [l](u) _i_"),
+            "\\- item\n1\\. one\n\\*\\*b\\*\\* \\[l\\](u) \\_i\\_"
+        );
         let escaped = teams_escape(&"a*b_c\"d&e ".repeat(400));
         for max in [50usize, 51, 52, 53, 200, 1000] {
             let cut = cut_json_bytes(&escaped, max);
