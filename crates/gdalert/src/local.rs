@@ -247,3 +247,95 @@ mod tests {
         assert!(err.message.contains("does not exist"), "{}", err.message);
     }
 }
+
+/// Findings as people paste them into the local tools, made into the
+/// EventBridge events the functions receive: a finding copied from the
+/// console, the CLI or an SDK (`Id`, `Type`, `Resource`: PascalCase keys
+/// become camelCase), a bare finding without its envelope, or a
+/// `get-findings` answer (`{"Findings": [...]}`). `None` when the text is
+/// already an event (or not JSON: the reader will say why). The functions
+/// never do this: they take only what EventBridge sends.
+pub fn as_eventbridge(text: &str) -> Option<(Vec<String>, String)> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = value.as_object()?;
+    if object.contains_key("detail-type") {
+        return None;
+    }
+    let items: Vec<serde_json::Value> = match object
+        .get("Findings")
+        .or_else(|| object.get("findings"))
+        .and_then(serde_json::Value::as_array)
+    {
+        Some(findings) => findings.clone(),
+        None => vec![value.clone()],
+    };
+    let mut pascal = false;
+    let mut events = Vec::with_capacity(items.len());
+    for item in items {
+        let item = if item.get("Id").is_some() && item.get("Type").is_some() {
+            pascal = true;
+            camel_case_keys(item)
+        } else {
+            item
+        };
+        if item.get("id").is_none() || item.get("type").is_none() {
+            return None;
+        }
+        events.push(gdalert_event::GuardDutyEvent::wrap_finding(item).to_string());
+    }
+    let casing = if pascal {
+        " in console/SDK casing (Id, Type, Resource), converted to the event's camelCase and"
+    } else {
+        ""
+    };
+    let note = format!(
+        "{} finding(s){casing} wrapped in the EventBridge envelope the functions receive",
+        events.len()
+    );
+    Some((events, note))
+}
+
+fn camel_case_keys(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let mut chars = k.chars();
+                    let key = match chars.next() {
+                        Some(first) => first.to_lowercase().chain(chars).collect(),
+                        None => k,
+                    };
+                    (key, camel_case_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
+        other => other,
+    }
+}
+
+/// [`as_eventbridge`] over read inputs, saying once per input what was converted.
+pub fn pasted_to_events(inputs: Vec<Input>) -> Vec<Input> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match as_eventbridge(&input.text) {
+            Some((events, note)) => {
+                eprintln!("{}: {note}", input.origin);
+                let many = events.len() > 1;
+                for (i, text) in events.into_iter().enumerate() {
+                    out.push(Input {
+                        origin: if many {
+                            format!("{}[{i}]", input.origin)
+                        } else {
+                            input.origin.clone()
+                        },
+                        text,
+                    });
+                }
+            }
+            None => out.push(input),
+        }
+    }
+    out
+}

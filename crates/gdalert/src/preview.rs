@@ -54,8 +54,7 @@ pub fn run(args: PreviewArgs) -> Result<ExitCode> {
         for (origin, why) in &inputs.unreadable {
             eprintln!("{origin}: skipped, {why}");
         }
-        inputs
-            .events
+        local::pasted_to_events(inputs.events)
             .into_iter()
             .map(|i| (i.origin, i.text))
             .collect()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use gdalert_pipeline::{render, Payload};
 
@@ -37,6 +37,18 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     })?;
     let text = std::fs::read_to_string(&args.event)
         .with_context(|| format!("cannot read {}", args.event.display()))?;
+    let text = match local::as_eventbridge(&text) {
+        Some((mut events, note)) if events.len() == 1 => {
+            eprintln!("{}: {note}", args.event.display());
+            events.remove(0)
+        }
+        Some((events, _)) => bail!(
+            "{} holds {} findings; render takes one (use `gdalert preview` or `replay` for many)",
+            args.event.display(),
+            events.len()
+        ),
+        None => text,
+    };
     let event = gdalert_pipeline::read(&text)
         .with_context(|| format!("{} is not a GuardDuty event", args.event.display()))?
         .event;

@@ -105,6 +105,27 @@ struct Printer<'a> {
     out: std::io::StdoutLock<'a>,
 }
 
+/// What an event is, for people scanning a replay: "what would we have
+/// missed?" needs the type, the severity and the place on every line,
+/// dropped ones most of all.
+fn what(alert: &gdalert_pipeline::Alert) -> (String, String, String) {
+    let kind = alert
+        .finding_type
+        .clone()
+        .unwrap_or_else(|| alert.title.clone());
+    let severity = match alert.severity {
+        Some(s) => format!("{} {s:.1}", alert.band.as_str()),
+        None => alert.band.as_str().to_string(),
+    };
+    let place = alert
+        .resource
+        .cluster
+        .clone()
+        .or_else(|| alert.resource.instance.clone())
+        .unwrap_or_else(|| format!("{}/{}", alert.account_id, alert.region));
+    (kind, severity, place)
+}
+
 impl Printer<'_> {
     fn event_header(&mut self, outcome: &Report) -> std::io::Result<()> {
         if self.format != Format::Text {
@@ -116,9 +137,10 @@ impl Printer<'_> {
             .as_deref()
             .map(|f| format!(" · finding {f}"))
             .unwrap_or_default();
+        let (kind, severity, place) = what(&outcome.alert);
         writeln!(
             self.out,
-            "── {}{finding} · {}",
+            "── {}{finding} · {} · {severity} {kind} · {place}",
             outcome.alert.event_id,
             outcome.alert.verdict.lifecycle.as_str()
         )
@@ -136,9 +158,14 @@ impl Printer<'_> {
     ) -> std::io::Result<()> {
         match self.format {
             Format::Json => {
+                let (kind, _, place) = what(&outcome.alert);
                 let line = json!({
                     "event_id": outcome.alert.event_id,
                     "finding_id": outcome.alert.finding_id,
+                    "type": kind,
+                    "severity": outcome.alert.severity,
+                    "band": outcome.alert.band.as_str(),
+                    "resource": place,
                     "lifecycle": outcome.alert.verdict.lifecycle.as_str(),
                     "route": route,
                     "destination": destination,
@@ -196,7 +223,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
             local::must_exist(path)?;
         }
         let read = local::read_inputs(&args.events)?;
-        (read.events, read.unreadable)
+        (local::pasted_to_events(read.events), read.unreadable)
     };
     let has_remote = loaded.config.has_remote_destination();
     let pipeline = Pipeline::new(loaded.config);

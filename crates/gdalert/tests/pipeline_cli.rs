@@ -377,3 +377,67 @@ fn one_unreadable_file_or_line_does_not_stop_a_replay() {
         "both good events are still handled"
     );
 }
+
+#[test]
+fn findings_pasted_from_the_console_or_an_sdk_are_converted_and_said_so() {
+    // Regression: PascalCase (`Id`, `Type`) was "missing field `id`", and a
+    // bare finding was "missing field `detail-type`".
+    fn pascal(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let mut c = k.chars();
+                        let first = c.next().unwrap().to_uppercase().chain(c).collect();
+                        (first, pascal(v))
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(pascal).collect()),
+            other => other.clone(),
+        }
+    }
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("../../tests/fixtures/events/runtime-fargate-c2-high.json")
+            .unwrap(),
+    )
+    .unwrap();
+    let finding = &event["detail"];
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("get-findings.json");
+    std::fs::write(
+        &export,
+        serde_json::json!({"Findings": [pascal(finding)]}).to_string(),
+    )
+    .unwrap();
+    let bare = dir.path().join("bare.json");
+    std::fs::write(&bare, finding.to_string()).unwrap();
+    for file in [&export, &bare] {
+        let o = gdalert(&[
+            "replay",
+            "--fresh",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        let err = text(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(
+            err.matches("wrapped in the EventBridge envelope").count(),
+            1,
+            "{err}"
+        );
+        assert!(
+            decisions(&o).contains(&"sent".to_string()),
+            "{}",
+            text(&o.stdout)
+        );
+        let row: serde_json::Value =
+            serde_json::from_str(text(&o.stdout).lines().next().unwrap()).unwrap();
+        assert_eq!(row["type"], "Backdoor:Runtime/C&CActivity.B", "{row}");
+        assert_eq!(row["band"], "High", "{row}");
+    }
+    let o = gdalert(&["render", bare.to_str().unwrap(), "--destination", "console"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("Backdoor:Runtime/C&CActivity.B"));
+}
