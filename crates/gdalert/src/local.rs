@@ -222,32 +222,6 @@ pub fn must_exist(path: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_file_destination_in_a_missing_directory_is_not_retryable() {
-        // Regression: it was reported retryable, so redrive retried forever.
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("missing/alerts.jsonl");
-        let text = format!(
-            "[destinations.f]\nkind = \"file\"\npath = {:?}\n[[routes]]\nname = \"r\"\ndestinations = [\"f\"]\n",
-            path.display().to_string()
-        );
-        let config = gdalert_pipeline::Config::load("routes.toml", &text, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let alert = Alert::summary("e", "t".into(), "m".into());
-        let payload = Payload::Text { text: "x".into() };
-        let err = LocalSender
-            .send(&config.destinations["f"], &alert, &payload)
-            .await
-            .expect_err("the directory is missing");
-        assert!(!err.retryable, "{}", err.message);
-        assert!(err.message.contains("does not exist"), "{}", err.message);
-    }
-}
-
 /// Findings as people paste them into the local tools, made into the
 /// EventBridge events the functions receive: a finding copied from the
 /// console, the CLI or an SDK (`Id`, `Type`, `Resource`: PascalCase keys
@@ -338,4 +312,30 @@ pub fn pasted_to_events(inputs: Vec<Input>) -> Vec<Input> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_destination_in_a_missing_directory_is_not_retryable() {
+        // Regression: it was reported retryable, so redrive retried forever.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("missing/alerts.jsonl");
+        let text = format!(
+            "[destinations.f]\nkind = \"file\"\npath = {:?}\n[[routes]]\nname = \"r\"\ndestinations = [\"f\"]\n",
+            path.display().to_string()
+        );
+        let config = gdalert_pipeline::Config::load("routes.toml", &text, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let alert = Alert::summary("e", "t".into(), "m".into());
+        let payload = Payload::Text { text: "x".into() };
+        let err = LocalSender
+            .send(&config.destinations["f"], &alert, &payload)
+            .await
+            .expect_err("the directory is missing");
+        assert!(!err.retryable, "{}", err.message);
+        assert!(err.message.contains("does not exist"), "{}", err.message);
+    }
 }
