@@ -12,34 +12,7 @@ use gdalert_pipeline::{render, Config, Lifecycle, Payload};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 
-const ROUTES: &str = r#"
-[destinations.slack]
-kind = "slack"
-webhook_url_secret = "/gdalert/slack"
-[destinations.teams]
-kind = "teams"
-webhook_url_secret = "/gdalert/teams"
-[destinations.email]
-kind = "email"
-to = ["secops@example.com"]
-from = "gdalert@example.com"
-[destinations.sns]
-kind = "sns"
-topic_arn = "arn:aws:sns:eu-west-1:111122223333:gdalert"
-[destinations.pagerduty]
-kind = "pagerduty"
-routing_key_secret = "/gdalert/pagerduty"
-[destinations.webhook]
-kind = "webhook"
-url = "https://soar.example.com/hooks/gdalert"
-[destinations.eventbridge]
-kind = "eventbridge"
-[destinations.stdout]
-kind = "stdout"
-[[routes]]
-name = "all"
-destinations = ["slack", "teams", "email", "sns", "pagerduty", "webhook", "eventbridge", "stdout"]
-"#;
+const ROUTES: &str = include_str!("../../tests/fixtures/routes/all-destinations.toml");
 
 const FINDING: &str = include_str!("../../tests/fixtures/events/runtime-fargate-c2-high.json");
 

@@ -14,46 +14,7 @@ use gdalert_pipeline::alert::{enrich, EnrichOptions};
 use gdalert_pipeline::{render, Config, Lifecycle, Payload};
 use serde_json::{json, Value};
 
-const ALL_KINDS: &str = r#"
-[accounts]
-"111122223333" = "payments-prod"
-
-[destinations.slack]
-kind = "slack"
-webhook_url_secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:gdalert/slack-AbCdEf"
-
-[destinations.teams]
-kind = "teams"
-webhook_url_secret = "/gdalert/teams-webhook"
-
-[destinations.email]
-kind = "email"
-to = ["secops@example.com"]
-from = "gdalert@example.com"
-
-[destinations.sns]
-kind = "sns"
-topic_arn = "arn:aws:sns:eu-west-1:111122223333:gdalert-alerts"
-
-[destinations.pagerduty]
-kind = "pagerduty"
-routing_key_secret = "/gdalert/pagerduty"
-
-[destinations.webhook]
-kind = "webhook"
-url = "https://soar.example.com/hooks/gdalert"
-hmac_secret = "/gdalert/webhook-hmac"
-
-[destinations.eventbridge]
-kind = "eventbridge"
-
-[destinations.stdout]
-kind = "stdout"
-
-[[routes]]
-name = "all"
-destinations = ["slack", "teams", "email", "sns", "pagerduty", "webhook", "eventbridge", "stdout"]
-"#;
+const ALL_KINDS: &str = include_str!("../../../tests/fixtures/routes/all-destinations.toml");
 
 fn config() -> Config {
     Config::load("routes.toml", ALL_KINDS, &BTreeMap::new()).unwrap()

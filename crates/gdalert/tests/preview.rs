@@ -17,31 +17,7 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-const ROUTES: &str = r#"
-[destinations.slack]
-kind = "slack"
-webhook_url_secret = "/gdalert/slack"
-[destinations.teams]
-kind = "teams"
-webhook_url_secret = "/gdalert/teams"
-[destinations.email]
-kind = "email"
-to = ["secops@example.com"]
-from = "gdalert@example.com"
-[destinations.pagerduty]
-kind = "pagerduty"
-routing_key_secret = "/gdalert/pagerduty"
-[destinations.sns]
-kind = "sns"
-topic_arn = "arn:aws:sns:eu-west-1:111122223333:gdalert"
-[destinations.webhook]
-kind = "webhook"
-url = "https://soar.example.com/hooks/gdalert"
-[[routes]]
-name = "everything"
-match = { source = ["aws.guardduty"] }
-destinations = ["slack", "teams", "email", "pagerduty", "sns", "webhook"]
-"#;
+const ROUTES: &str = include_str!("../../../tests/fixtures/routes/all-destinations.toml");
 
 /// Markup and script an attacker can put in a finding's fields.
 const HOSTILE: &str = r#"</script><script>document.body.setAttribute('data-pwned','script')</script><img src=x onerror="document.body.setAttribute('data-pwned','img')"><svg onload="document.body.setAttribute('data-pwned','svg')"></svg>[click](javascript:document.body.setAttribute('data-pwned','link')) <!-- "#;
@@ -166,8 +142,17 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
         html.contains(r#"data-drawn="4""#),
         "the page script did not run: {console}"
     );
-    // Every event × every destination: 4 × 6 messages drawn.
-    for kind in ["slack", "teams", "email", "pagerduty", "sns", "webhook"] {
+    // Every event × every destination: 4 × 8 messages drawn.
+    for kind in [
+        "slack",
+        "teams",
+        "email",
+        "pagerduty",
+        "sns",
+        "webhook",
+        "eventbridge",
+        "stdout",
+    ] {
         assert_eq!(
             html.matches(&format!(r#"data-kind="{kind}""#)).count(),
             4,

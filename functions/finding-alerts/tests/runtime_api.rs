@@ -39,6 +39,25 @@ fn lambda_env(cmd: &mut Command, runtime_api: &str) {
         .env_remove("AWS_PROFILE");
 }
 
+/// The function binary as `cargo lambda watch` runs it on a laptop: no state
+/// table, a SQLite file in `state`, no AWS reachable (every client points
+/// at a closed port), plus `env`.
+fn local_function(api: &RuntimeApi, state: &std::path::Path, env: &[(&str, &str)]) -> Function {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env_remove("GDALERT_STATE_TABLE")
+        .env("GDALERT_STATE", format!("sqlite:{}", state.display()))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env(
+            "GDALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:gdalert",
+        )
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Function(cmd.spawn().unwrap())
+}
+
 async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     // A guard against a hung test, not a speed check.
     tokio::time::timeout(Duration::from_secs(120), f)
@@ -269,19 +288,7 @@ async fn with_no_aws_account_a_local_store_prints_the_alert_then_the_dedupe() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("function-state.db");
     let api = RuntimeApi::start().await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
-    lambda_env(&mut cmd, &api.address);
-    cmd.env_remove("GDALERT_STATE_TABLE")
-        .env("GDALERT_STATE", format!("sqlite:{}", state.display()))
-        // Nothing may call AWS: point every client at a closed port.
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env(
-            "GDALERT_TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:gdalert",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _function = Function(cmd.spawn().unwrap());
+    let _function = local_function(&api, &state, &[]);
     let event: Value =
         serde_json::from_str(&fixture("runtime-eks-reverse-shell-high.json")).unwrap();
     api.invoke("local-1", event.clone());
@@ -312,21 +319,7 @@ async fn an_event_serde_cannot_read_still_alerts_through_the_function_binary() {
     // dead-letter queue as "not valid JSON".
     let dir = tempfile::tempdir().unwrap();
     let api = RuntimeApi::start().await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
-    lambda_env(&mut cmd, &api.address);
-    cmd.env_remove("GDALERT_STATE_TABLE")
-        .env(
-            "GDALERT_STATE",
-            format!("sqlite:{}", dir.path().join("s.db").display()),
-        )
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env(
-            "GDALERT_TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:gdalert",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _function = Function(cmd.spawn().unwrap());
+    let _function = local_function(&api, &dir.path().join("s.db"), &[]);
     let text = fixture("runtime-eks-reverse-shell-high.json");
     let deep = format!("{}\"x\"{}", "[".repeat(200), "]".repeat(200));
     let extra = format!(r#""agentExtras":{{"deep":{deep},"score":1e400}},"#);
@@ -359,19 +352,16 @@ async fn a_slow_receiver_is_cut_off_before_the_invocation_deadline_and_the_retry
     )
     .unwrap();
     let api = RuntimeApi::start().await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
-    lambda_env(&mut cmd, &api.address);
-    cmd.env_remove("GDALERT_STATE_TABLE")
-        .env(
-            "GDALERT_STATE",
-            format!("sqlite:{}", dir.path().join("s.db").display()),
-        )
-        .env("GDALERT_DELIVER", "true")
-        .env("GDALERT_ROUTES_FILE", &routes)
-        .env("GDALERT_ALLOW_LOOPBACK_HTTP", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _function = Function(cmd.spawn().unwrap());
+    let routes = routes.display().to_string();
+    let _function = local_function(
+        &api,
+        &dir.path().join("s.db"),
+        &[
+            ("GDALERT_DELIVER", "true"),
+            ("GDALERT_ROUTES_FILE", &routes),
+            ("GDALERT_ALLOW_LOOPBACK_HTTP", "true"),
+        ],
+    );
     let started = std::time::Instant::now();
     api.invoke_within(
         "short-1",
