@@ -618,3 +618,35 @@ fn an_archive_is_sent_at_once_as_an_archive_and_resolves_pagerduty() {
     };
     assert_eq!(body["event_action"], "resolve", "{body}");
 }
+
+#[test]
+fn past_the_invocation_deadline_remote_destinations_wait_for_the_retry_and_the_log_is_written() {
+    // Regression (found by `.ci/run`'s `cargo lambda invoke`, whose first
+    // invoke compiles the function and arrives past its emulated deadline):
+    // the log destination was refused too.
+    let routes = ROUTES.replace(
+        "[destinations.pager]\nkind = \"stdout\"",
+        "[destinations.pager]\nkind = \"webhook\"\nurl = \"https://hooks.example.com/x\"",
+    );
+    let run = Run::new(&routes);
+    let event = fixture("runtime-eks-reverse-shell-high.json");
+    let text = event.to_string();
+    let options = RunOptions {
+        deadline: Some(std::time::Instant::now()),
+        ..RunOptions::deliver("test")
+    };
+    let report = block_on(run.pipeline.run_event(
+        &run.store,
+        &run.sender,
+        &GuardDutyEvent::from_json(&text).unwrap(),
+        &gdalert_pattern::parse_event(&text).unwrap(),
+        t0(),
+        &options,
+    ));
+    let statuses: Vec<Status> = report.deliveries.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, vec![Status::Sent, Status::Failed], "{report:?}");
+    assert!(report.retryable());
+    let sent = run.sender.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "chat");
+}

@@ -271,11 +271,15 @@ impl Pipeline {
             return report;
         }
         // Within the invocation's time: a timeout longer than what is left
-        // would be cut off by Lambda with nothing recorded.
+        // would be cut off by Lambda with nothing recorded. Only remote
+        // destinations wait on anything; the log and a file are written at
+        // once (and `cargo lambda watch`'s first invoke, which compiles the
+        // function, arrives past its emulated deadline).
         let capped;
-        let destination = match deadline
-            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
-        {
+        let left = deadline
+            .filter(|_| destination.kind.is_remote())
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        let destination = match left {
             Some(left) if left.is_zero() => {
                 self.release(store, &decided, version, now).await;
                 report.payload = Some(payload);
