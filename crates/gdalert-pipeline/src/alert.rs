@@ -354,11 +354,71 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
             };
         }
         Detail::Other => {
-            alert.meaning = "An event gdalert has no specific view of.".into();
+            // The generic view: what the envelope says and the detail's
+            // scalar fields, rather than an empty alert. Values are shown as
+            // untrusted text (defanged), since nothing here is known.
+            alert.meaning = format!(
+                "A {} event from {} that gdalert has no specific view of; its fields follow.",
+                event.detail_type, event.source
+            );
+            alert.updated_at = event.time.map(|t| t.0);
+            if let Some(t) = event.time {
+                alert.resource.context.push((
+                    "Time".into(),
+                    t.0.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                ));
+            }
+            let mut fields = Vec::new();
+            if let Some(detail) = event.raw.get("detail") {
+                scalar_fields(detail, String::new(), 0, &mut fields);
+            }
+            let shown = fields.len().min(GENERIC_FIELDS);
+            let left = fields.len() - shown;
+            alert
+                .resource
+                .context
+                .extend(fields.into_iter().take(shown));
+            if left > 0 {
+                alert
+                    .resource
+                    .context
+                    .push(("More".into(), format!("{left} more field(s) in the event")));
+            }
         }
     }
     alert.account_name = options.account_names.get(&alert.account_id).cloned();
     alert
+}
+
+/// How many of an unknown event's fields the generic view shows.
+const GENERIC_FIELDS: usize = 20;
+
+/// The scalar fields of `value` as (dotted path, text), in document order,
+/// four levels deep at most; empty strings and nulls are left out.
+fn scalar_fields(value: &Value, path: String, depth: usize, out: &mut Vec<(String, String)>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(map) if depth < 4 => {
+            for (key, v) in map {
+                scalar_fields(v, join(key), depth + 1, out);
+            }
+        }
+        Value::Array(items) if depth < 4 => {
+            for (i, v) in items.iter().enumerate().take(5) {
+                scalar_fields(v, join(&i.to_string()), depth + 1, out);
+            }
+        }
+        Value::String(s) if !s.is_empty() => out.push((path, s.clone())),
+        Value::Number(n) => out.push((path, n.to_string())),
+        Value::Bool(b) => out.push((path, b.to_string())),
+        _ => {}
+    }
 }
 
 /// Dedupe identity of a finding: (account, region, finding id).

@@ -568,3 +568,33 @@ fn aws_written_identifiers_are_shown_as_aws_wrote_them_in_every_destination() {
         }
     }
 }
+
+#[test]
+fn an_event_with_no_specific_view_gets_the_generic_view_not_an_empty_alert() {
+    // Regression: any other aws.guardduty detail-type became an alert with
+    // a title and nothing else.
+    let event = json!({
+        "version": "0", "id": "scan-1", "detail-type": "GuardDuty Malware Protection Object Scan Result",
+        "source": "aws.guardduty", "account": "111122223333", "time": "2026-11-20T10:00:00Z",
+        "region": "eu-west-1", "resources": [],
+        "detail": {"schemaVersion": "1.0", "scanStatus": "COMPLETED",
+            "s3ObjectDetails": {"bucketName": "uploads", "objectKey": "x.exe"},
+            "scanResultDetails": {"scanResultStatus": "THREATS_FOUND", "threats": [{"name": "EICAR-Test-File"}]}}
+    });
+    let alert = alert_for(&event, Lifecycle::Other);
+    let config = config();
+    let Payload::Text { text } = render(&alert, &config.destinations["stdout"]).unwrap() else {
+        panic!()
+    };
+    for expected in [
+        "no specific view",
+        "2026-11-20 10:00:00 UTC",
+        "scanResultDetails.scanResultStatus",
+        "THREATS_FOUND",
+        "scanResultDetails.threats.0.name",
+        "EICAR-Test-File",
+        "uploads",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+}
