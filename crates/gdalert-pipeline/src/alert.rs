@@ -390,6 +390,18 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
     alert
 }
 
+impl Alert {
+    /// Where it happened, in one word: the cluster, else the instance, else
+    /// the account and region.
+    pub fn place(&self) -> String {
+        self.resource
+            .cluster
+            .clone()
+            .or_else(|| self.resource.instance.clone())
+            .unwrap_or_else(|| format!("{}/{}", self.account_id, self.region))
+    }
+}
+
 /// How many of an unknown event's fields the generic view shows.
 const GENERIC_FIELDS: usize = 20;
 

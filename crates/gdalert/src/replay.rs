@@ -117,13 +117,7 @@ fn what(alert: &gdalert_pipeline::Alert) -> (String, String, String) {
         Some(s) => format!("{} {s:.1}", alert.band.as_str()),
         None => alert.band.as_str().to_string(),
     };
-    let place = alert
-        .resource
-        .cluster
-        .clone()
-        .or_else(|| alert.resource.instance.clone())
-        .unwrap_or_else(|| format!("{}/{}", alert.account_id, alert.region));
-    (kind, severity, place)
+    (kind, severity, alert.place())
 }
 
 impl Printer<'_> {

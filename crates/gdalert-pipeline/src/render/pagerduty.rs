@@ -39,12 +39,7 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             }
         }
     }
-    let source = alert
-        .resource
-        .cluster
-        .clone()
-        .or_else(|| alert.resource.instance.clone())
-        .unwrap_or_else(|| format!("{}/{}", alert.account_id, alert.region));
+    let source = alert.place();
     json!({
         "event_action": "trigger",
         "dedup_key": dedup_key,
