@@ -222,6 +222,27 @@ pub fn must_exist(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The events named on the command line (unreadable ones reported on
+/// stderr, `true` when there were any), or with none named, the shipped
+/// sample events as `samples/NAME`.
+pub fn events_or_samples(paths: &[PathBuf]) -> Result<(Vec<Input>, bool)> {
+    if paths.is_empty() {
+        let samples = embedded::SAMPLE_EVENTS
+            .iter()
+            .map(|(f, t)| Input {
+                origin: format!("samples/{f}"),
+                text: t.to_string(),
+            })
+            .collect();
+        return Ok((samples, false));
+    }
+    let inputs = read_inputs(paths)?;
+    for (origin, why) in &inputs.unreadable {
+        eprintln!("{origin}: skipped, {why}");
+    }
+    Ok((inputs.events, !inputs.unreadable.is_empty()))
+}
+
 /// Findings as people paste them into the local tools, made into the
 /// EventBridge events the functions receive: a finding copied from the
 /// console, the CLI or an SDK (`Id`, `Type`, `Resource`: PascalCase keys
@@ -230,6 +251,10 @@ pub fn must_exist(path: &Path) -> Result<()> {
 /// already an event (or not JSON: the reader will say why). The functions
 /// never do this: they take only what EventBridge sends.
 pub fn as_eventbridge(text: &str) -> Option<(Vec<String>, String)> {
+    // Nearly every input is an event already: spare it a second parse.
+    if text.contains("\"detail-type\"") {
+        return None;
+    }
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let object = value.as_object()?;
     if object.contains_key("detail-type") {

@@ -303,24 +303,11 @@ fn match_events(events: Vec<PathBuf>, patterns: Vec<PathBuf>) -> Result<ExitCode
     let mut code = ExitCode::SUCCESS;
     // The same reading as replay: files, directories, arrays, JSON Lines,
     // stdin; what cannot be read is reported and the rest is matched.
-    let events: Vec<(String, String)> = if events.is_empty() {
-        embedded::SAMPLE_EVENTS
-            .iter()
-            .map(|(f, t)| (format!("samples/{f}"), t.to_string()))
-            .collect()
-    } else {
-        let inputs = crate::local::read_inputs(&events)?;
-        for (origin, why) in &inputs.unreadable {
-            eprintln!("{origin}: skipped, {why}");
-            code = ExitCode::from(1);
-        }
-        inputs
-            .events
-            .into_iter()
-            .map(|i| (i.origin, i.text))
-            .collect()
-    };
-    for (file, text) in &events {
+    let (events, unreadable) = crate::local::events_or_samples(&events)?;
+    if unreadable {
+        code = ExitCode::from(1);
+    }
+    for crate::local::Input { origin: file, text } in &events {
         match set.matches_json(text) {
             Ok(ids) => {
                 let names: Vec<&str> = ids.iter().map(|&id| set.name(id)).collect();

@@ -22,7 +22,7 @@ use gdalert_pipeline::{render, Pipeline};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::{embedded, local};
+use crate::local;
 
 const ADAPTIVE_CARDS: &str = include_str!("../assets/adaptivecards/adaptivecards.min.js");
 const SCRIPT: &str = include_str!("../assets/preview.js");
@@ -44,24 +44,10 @@ pub fn run(args: PreviewArgs) -> Result<ExitCode> {
     let loaded = local::load_config_dry(args.patterns.as_deref())?;
     let source = loaded.source.to_string();
     let pipeline = Pipeline::new(loaded.config);
-    let inputs: Vec<(String, String)> = if args.events.is_empty() {
-        embedded::SAMPLE_EVENTS
-            .iter()
-            .map(|(f, t)| (format!("samples/{f}"), t.to_string()))
-            .collect()
-    } else {
-        let inputs = local::read_inputs(&args.events)?;
-        for (origin, why) in &inputs.unreadable {
-            eprintln!("{origin}: skipped, {why}");
-        }
-        local::pasted_to_events(inputs.events)
-            .into_iter()
-            .map(|i| (i.origin, i.text))
-            .collect()
-    };
-    let events: Vec<Value> = inputs
+    let (inputs, _) = local::events_or_samples(&args.events)?;
+    let events: Vec<Value> = local::pasted_to_events(inputs)
         .iter()
-        .map(|(origin, text)| event_view(&pipeline, origin, text))
+        .map(|i| event_view(&pipeline, &i.origin, &i.text))
         .collect();
     let page = page(&json!({"source": source, "events": events}));
     std::fs::create_dir_all(&args.out)
