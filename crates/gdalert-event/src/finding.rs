@@ -68,6 +68,9 @@ pub struct Finding {
     pub resource: Resource,
     #[serde(default)]
     pub service: Service,
+    /// The attack sequence this finding is a signal of (Extended Threat Detection).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub associated_attack_sequence_arn: Option<String>,
 }
 
 impl Finding {
@@ -120,6 +123,180 @@ pub struct Service {
     pub additional_info: Option<Value>,
     #[serde(default)]
     pub runtime_details: Option<RuntimeDetails>,
+    /// `service.detection`: an attack sequence's chain (Extended Threat Detection).
+    #[serde(default, deserialize_with = "lenient")]
+    pub detection: Option<Detection>,
+}
+
+/// Reads a part GuardDuty documents loosely: a part that does not have the
+/// expected shape is left out rather than costing the whole finding (and so
+/// the alert).
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// A list whose items are read one by one: an item of the wrong shape is
+/// skipped, the others kept.
+fn lenient_vec<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    lenient(d)
+}
+
+/// `service.detection`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detection {
+    #[serde(default, deserialize_with = "lenient")]
+    pub sequence: Option<Sequence>,
+}
+
+/// An attack sequence: the signals GuardDuty correlated, and what they share.
+/// Everything but the identifiers and GuardDuty's own wording may carry text
+/// an attacker chose (process names, domains, user names).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sequence {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub uid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub signals: Vec<Signal>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub resources: Vec<SequenceResource>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub actors: Vec<Actor>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub endpoints: Vec<NetworkEndpoint>,
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub sequence_indicators: Vec<Indicator>,
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub additional_sequence_types: Vec<String>,
+}
+
+/// One signal of a sequence: a finding, or API or runtime activity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signal {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub uid: Option<String>,
+    /// `FINDING`, `CLOUD_TRAIL`, `RUNTIME_MONITORING`, ...
+    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
+    pub signal_type: Option<String>,
+    /// The finding type for a finding signal, the API name for an API one.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub first_seen_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub last_seen_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub created_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub severity: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub count: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub resource_uids: Vec<String>,
+}
+
+impl Signal {
+    /// The finding id, for a signal that is a GuardDuty finding
+    /// (`uid` is then the finding's ARN, or its id).
+    pub fn finding_id(&self) -> Option<&str> {
+        if self.signal_type.as_deref() != Some("FINDING") {
+            return None;
+        }
+        let uid = self.uid.as_deref()?;
+        let id = uid.rsplit('/').next().unwrap_or(uid);
+        (!id.is_empty()).then_some(id)
+    }
+}
+
+/// A resource involved in a sequence (`ResourceV2`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SequenceResource {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub uid: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    /// `ECS_CLUSTER`, `ECS_TASK`, `CONTAINER`, `EC2_INSTANCE`, `EKS_CLUSTER`...
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub resource_type: Option<String>,
+}
+
+/// An actor: who or what acted (a user, a session, a process).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub user: Option<Value>,
+    #[serde(default)]
+    pub process: Option<Value>,
+    #[serde(default)]
+    pub session: Option<Value>,
+}
+
+/// A network endpoint a sequence used.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkEndpoint {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub ip: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub domain: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub port: Option<u64>,
+    #[serde(default)]
+    pub autonomous_system: Option<Value>,
+    #[serde(default)]
+    pub location: Option<Value>,
+}
+
+/// An indicator: a MITRE tactic or technique, a malicious domain, ...
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Indicator {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub key: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub values: Vec<String>,
 }
 
 /// `service.runtimeDetails`: the process and what it did.

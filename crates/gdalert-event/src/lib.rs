@@ -21,8 +21,9 @@ use serde_json::Value;
 
 pub use coverage::{CoverageChange, CoverageIssue, CoverageResource, ProtectionStatus};
 pub use finding::{
-    ContainerDetails, EcsClusterDetails, EcsTaskDetails, EksClusterDetails, Finding,
-    InstanceDetails, KubernetesDetails, LineageEntry, Process, Resource, RuntimeDetails, Service,
+    Actor, ContainerDetails, Detection, EcsClusterDetails, EcsTaskDetails, EksClusterDetails,
+    Finding, Indicator, InstanceDetails, KubernetesDetails, LineageEntry, NetworkEndpoint, Process,
+    Resource, RuntimeDetails, Sequence, SequenceResource, Service, Signal,
 };
 pub use timestamp::Timestamp;
 

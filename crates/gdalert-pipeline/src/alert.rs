@@ -101,9 +101,63 @@ pub struct Alert {
     pub sample: bool,
     pub archived: bool,
     pub coverage_issues: Vec<CoverageIssue>,
-    /// For a digest: titles of the alerts held back (at most 20).
+    /// Lists shown after the facts: an attack sequence's signals, resources,
+    /// actors, endpoints and indicators; a digest's held-back alerts.
     #[serde(default)]
-    pub held_titles: Vec<String>,
+    pub sections: Vec<Section>,
+}
+
+/// A titled list in an alert. Each renderer shows every section the same
+/// way (a heading, then one line per item) within its own size limits, and
+/// says how many items it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    pub heading: String,
+    pub items: Vec<Item>,
+    /// Items the event had beyond those kept here.
+    #[serde(default)]
+    pub left_out: usize,
+}
+
+/// One line of a section: `lead` is what AWS wrote (finding types, times,
+/// resource kinds), shown as written; `text` may hold text an attacker chose
+/// (domains, process and user names) and is shown defanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub lead: String,
+    pub text: String,
+}
+
+/// The heading of a digest's list of held-back alerts.
+pub const HELD_BACK: &str = "Held back";
+
+/// How many items of one list an alert keeps (renderers may show fewer).
+pub const SECTION_ITEMS: usize = 10;
+
+/// Characters of one item's text an alert keeps (the rest is cut with `…`).
+pub const ITEM_CHARS: usize = 1000;
+
+impl Section {
+    /// A section of `items`, keeping the first [`SECTION_ITEMS`], each cut
+    /// to [`ITEM_CHARS`]: what every renderer then fits is bounded whatever
+    /// the event held.
+    pub fn of(heading: impl Into<String>, mut items: Vec<Item>) -> Section {
+        let left_out = items.len().saturating_sub(SECTION_ITEMS);
+        items.truncate(SECTION_ITEMS);
+        for item in &mut items {
+            for text in [&mut item.lead, &mut item.text] {
+                if let Some((cut, _)) = text.char_indices().nth(ITEM_CHARS) {
+                    text.truncate(cut);
+                    text.push('…');
+                }
+            }
+        }
+        Section {
+            heading: heading.into(),
+            items,
+            left_out,
+        }
+    }
 }
 
 impl Alert {
@@ -136,7 +190,7 @@ impl Alert {
             sample: false,
             archived: false,
             coverage_issues: Vec::new(),
-            held_titles: Vec::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -278,6 +332,41 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
                 }
             }
             alert.resource = finding_resource(finding, &event.raw);
+            if let Some(sequence) = sequence_of(finding) {
+                alert
+                    .resource
+                    .context
+                    .push(("Part of attack sequence".into(), sequence.to_string()));
+            }
+            if let Some(sequence) = finding
+                .service
+                .detection
+                .as_ref()
+                .and_then(|d| d.sequence.as_ref())
+            {
+                crate::sequence::apply(&mut alert, sequence);
+            }
+            if catalogue::is_malware(&finding.finding_type) {
+                let threats = malware_threats(&event.raw);
+                for threat in &threats {
+                    alert
+                        .resource
+                        .context
+                        .push(("Threat".into(), threat.name.clone()));
+                    for (path, hash) in threat.files.iter().take(5) {
+                        alert.resource.context.push(("File".into(), path.clone()));
+                        if let Some(hash) = hash {
+                            alert
+                                .resource
+                                .context
+                                .push(("File hash".into(), hash.clone()));
+                        }
+                    }
+                }
+                alert.dedupe_key =
+                    malware_key(&alert.account_id, &alert.region, &alert.resource, &threats)
+                        .unwrap_or(alert.dedupe_key);
+            }
             alert.title = finding_title(&alert);
             alert.links = finding_links(&alert, finding);
         }
@@ -433,6 +522,90 @@ fn scalar_fields(value: &Value, path: String, depth: usize, out: &mut Vec<(Strin
     }
 }
 
+/// A threat a malware scan found, with its files (path, SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threat {
+    pub name: String,
+    pub files: Vec<(String, Option<String>)>,
+}
+
+/// The threats of a Malware Protection finding, from
+/// `service.ebsVolumeScanDetails.scanDetections.threatDetectedByName` (EC2,
+/// ECS and EKS volume scans) or `service.malwareScanDetails.threats`.
+pub fn malware_threats(raw: &Value) -> Vec<Threat> {
+    let service = raw.get("detail").and_then(|d| d.get("service"));
+    let by_name = service
+        .and_then(|s| {
+            s.pointer("/ebsVolumeScanDetails/scanDetections/threatDetectedByName/threatNames")
+        })
+        .and_then(Value::as_array);
+    let listed = service
+        .and_then(|s| s.pointer("/malwareScanDetails/threats"))
+        .and_then(Value::as_array);
+    let mut threats = Vec::new();
+    for threat in by_name.into_iter().chain(listed).flatten() {
+        let Some(name) = text_at(threat, &["name"]) else {
+            continue;
+        };
+        let files = threat
+            .get("filePaths")
+            .or_else(|| threat.get("itemPaths"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|file| {
+                let path = text_at(file, &["filePath"])
+                    .or_else(|| text_at(file, &["nestedItemPath"]))
+                    .or_else(|| text_at(file, &["fileName"]))?;
+                Some((
+                    path.to_string(),
+                    text_at(file, &["hash"]).map(str::to_string),
+                ))
+            })
+            .collect();
+        threats.push(Threat {
+            name: name.to_string(),
+            files,
+        });
+    }
+    threats
+}
+
+/// Dedupe identity of a Malware Protection finding: GuardDuty makes a new
+/// finding id for every scan, so a re-scan finding the same threats on the
+/// same resource must be the same alert (an update, not a new page). `None`
+/// when the finding names neither resource nor threat (the finding id is
+/// kept then).
+pub fn malware_key(
+    account: &str,
+    region: &str,
+    resource: &ResourceSummary,
+    threats: &[Threat],
+) -> Option<String> {
+    let place: Vec<&str> = [
+        &resource.cluster,
+        &resource.task,
+        &resource.namespace,
+        &resource.workload,
+        &resource.instance,
+        &resource.container,
+    ]
+    .into_iter()
+    .filter_map(|part| part.as_deref())
+    .collect();
+    let mut names: Vec<&str> = threats.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if place.is_empty() || names.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "finding/{account}/{region}/malware/{}/{}",
+        place.join("/"),
+        names.join(",")
+    ))
+}
+
 /// Dedupe identity of a finding: (account, region, finding id).
 pub fn finding_key(account: &str, region: &str, finding_id: &str) -> String {
     format!("finding/{account}/{region}/{finding_id}")
@@ -472,13 +645,28 @@ fn ec2_link(base: &str, region_q: &str, instance_id: &str) -> Link {
 fn finding_links(alert: &Alert, finding: &gdalert_event::Finding) -> Vec<Link> {
     let base = console_base(&alert.partition, &alert.region);
     let region_q = enc(&alert.region);
+    let is_sequence = finding.finding_type.starts_with("AttackSequence:");
     let mut links = vec![Link {
-        label: "Finding".into(),
+        label: if is_sequence {
+            "Attack sequence"
+        } else {
+            "Finding"
+        }
+        .into(),
         url: format!(
             "{base}/guardduty/home?region={region_q}#/findings?macros=current&fId={}",
             enc(&finding.id)
         ),
     }];
+    if let Some(sequence) = sequence_of(finding) {
+        links.push(Link {
+            label: "Attack sequence".into(),
+            url: format!(
+                "{base}/guardduty/home?region={region_q}#/findings?macros=current&fId={}",
+                enc(sequence)
+            ),
+        });
+    }
     let resource = &finding.resource;
     if let Some(ecs) = &resource.ecs_cluster_details {
         if let Some(name) = ecs.name.as_deref().filter(|n| !n.is_empty()) {
@@ -523,6 +711,12 @@ fn finding_links(alert: &Alert, finding: &gdalert_event::Finding) -> Vec<Link> {
     links
 }
 
+/// The id of the attack sequence a finding is part of, if GuardDuty says.
+pub fn sequence_of(finding: &gdalert_event::Finding) -> Option<&str> {
+    let arn = finding.associated_attack_sequence_arn.as_deref()?;
+    Some(last_segment(arn)).filter(|id| !id.is_empty())
+}
+
 /// Runtime context keys worth showing, with their labels.
 const CONTEXT_FIELDS: &[(&str, &str)] = &[
     ("commandLineExample", "Command line"),
@@ -546,6 +740,9 @@ const CONTEXT_FIELDS: &[(&str, &str)] = &[
     ("flags", "Flags"),
     ("memoryRegions", "Memory regions"),
     ("ianaProtocolNumber", "Protocol"),
+    ("filePath", "File"),
+    ("fileOperation", "File operation"),
+    ("ldPreloadValue", "LD_PRELOAD"),
 ];
 
 fn finding_resource(finding: &gdalert_event::Finding, raw: &Value) -> ResourceSummary {

@@ -88,6 +88,16 @@ const ESCAPE_TRIAGE: &[&str] = &[
     "Check the task definition or pod spec for privileged mode, host mounts and capabilities.",
     "Cordon or drain the node (EKS) or stop the task and instance; keep evidence.",
 ];
+const FILE_TRIAGE: &[&str] = &[
+    "Read which file changed and how (write, delete, rename, link), and by which process.",
+    "Compare with what the image and its startup scripts are expected to change.",
+    "If nobody intended it, treat the workload as compromised: keep the file and stop the workload.",
+];
+const MALWARE_TRIAGE: &[&str] = &[
+    "Read the threat name, the file path and its hash; look the hash up in your threat intelligence.",
+    "Find how the file got there: the image, a volume, or a process at run time.",
+    "Quarantine: stop the task, pod or instance, keep the volume snapshot, rebuild from a clean image.",
+];
 const CMD_TRIAGE: &[&str] = &[
     "Read the command line and the process lineage for intent.",
     "Confirm with the service owner whether an operator or a job ran it.",
@@ -195,14 +205,58 @@ pub static RUNTIME_FINDING_KINDS: &[FindingKind] = &[
         "A command that sets up a way back in (cron job, service, startup file) ran in the workload.", CMD_TRIAGE),
     kind!("CredentialAccess:Runtime/MemoryDumpCreated", HIGH, CREDENTIAL_ACCESS,
         "A process dumped memory of another process, which can expose secrets and keys.", EXEC_TRIAGE),
+    kind!("Persistence:Runtime/SensitiveFileModified", DefaultSeverity::Variable, PERSISTENCE,
+        "A file that controls what runs at start or login (cron, systemd, shell profiles, SSH keys) was modified: a way back in.", FILE_TRIAGE),
+    kind!("PrivilegeEscalation:Runtime/SensitiveFileModified", DefaultSeverity::Variable, PRIVILEGE_ESCALATION,
+        "A file that grants privileges (sudoers, passwd, shadow, setuid binaries) was modified.", FILE_TRIAGE),
+    kind!("DefenseEvasion:Runtime/SensitiveFileModified", DefaultSeverity::Variable, DEFENSE_EVASION,
+        "A file that records or defends the system (logs, audit rules, security tools' configuration) was modified.", FILE_TRIAGE),
 ];
 
-/// The catalogue entry for `finding_type`, if it is a known runtime type.
+/// Malware Protection types GuardDuty raises for containers and their hosts
+/// (a scan GuardDuty started, often after a runtime finding). Each scan makes
+/// a new finding id, so gdalert dedupes them by resource and threat
+/// ([`crate::alert::malware_key`]), not by finding id.
+pub static MALWARE_FINDING_KINDS: &[FindingKind] = &[
+    kind!("Execution:EC2/MaliciousFile", HIGH, EXECUTION,
+        "A malware scan of the instance's volumes found a known malicious file.", MALWARE_TRIAGE),
+    kind!("Execution:ECS/MaliciousFile", HIGH, EXECUTION,
+        "A malware scan of an ECS cluster's volumes found a known malicious file.", MALWARE_TRIAGE),
+    kind!("Execution:Kubernetes/MaliciousFile", HIGH, EXECUTION,
+        "A malware scan of an EKS node's volumes found a known malicious file in a pod's files.", MALWARE_TRIAGE),
+    kind!("Execution:Container/MaliciousFile", HIGH, EXECUTION,
+        "A malware scan found a known malicious file in a standalone container's files.", MALWARE_TRIAGE),
+    kind!("Execution:EC2/SuspiciousFile", DefaultSeverity::Variable, EXECUTION,
+        "A malware scan of the instance's volumes found a suspicious file (a hack tool or a file that behaves like malware).", MALWARE_TRIAGE),
+    kind!("Execution:ECS/SuspiciousFile", DefaultSeverity::Variable, EXECUTION,
+        "A malware scan of an ECS cluster's volumes found a suspicious file (a hack tool or a file that behaves like malware).", MALWARE_TRIAGE),
+    kind!("Execution:Kubernetes/SuspiciousFile", DefaultSeverity::Variable, EXECUTION,
+        "A malware scan of an EKS node's volumes found a suspicious file in a pod's files.", MALWARE_TRIAGE),
+    kind!("Execution:Container/SuspiciousFile", DefaultSeverity::Variable, EXECUTION,
+        "A malware scan found a suspicious file in a standalone container's files.", MALWARE_TRIAGE),
+];
+
+/// Whether `finding_type` is a Malware Protection type (deduped by resource and threat).
+pub fn is_malware(finding_type: &str) -> bool {
+    MALWARE_FINDING_KINDS
+        .iter()
+        .any(|kind| kind.finding_type == finding_type)
+}
+
+/// The catalogue entry for `finding_type`, if it is a known runtime or
+/// Malware Protection type.
 pub fn lookup(finding_type: &str) -> Option<&'static FindingKind> {
     RUNTIME_FINDING_KINDS
         .iter()
+        .chain(MALWARE_FINDING_KINDS)
         .find(|kind| kind.finding_type == finding_type)
 }
+
+const SEQUENCE_TRIAGE: &[&str] = &[
+    "Read the signals in order: they are the attack's steps, earliest first.",
+    "Contain what the resources list names (stop the tasks or pods, isolate the instances) and keep evidence.",
+    "Block the network endpoints and rotate every credential the actors could reach.",
+];
 
 /// What we can say about a type we don't know, from its threat purpose.
 #[derive(Debug, Clone, Copy)]
@@ -214,6 +268,13 @@ pub struct GenericKind {
 
 /// A useful description for any finding type, known or not.
 pub fn generic(finding_type: &str) -> GenericKind {
+    if purpose_of(finding_type) == "AttackSequence" {
+        return GenericKind {
+            tactic: None,
+            meaning: "GuardDuty correlated several signals into one attack in progress.",
+            triage: SEQUENCE_TRIAGE,
+        };
+    }
     let (tactic, meaning) = match purpose_of(finding_type) {
         "Backdoor" => (
             Some(tactic::COMMAND_AND_CONTROL),

@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod render;
 pub mod samples;
+mod sequence;
 pub mod severity;
 pub mod store;
 

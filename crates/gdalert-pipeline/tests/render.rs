@@ -61,6 +61,11 @@ fn golden_payloads_for_the_fixtures() {
             "runtime-protection-healthy-ec2.real.json",
             Lifecycle::Resolved,
         ),
+        (
+            "attack-sequence-ecs-compromised-cluster.json",
+            Lifecycle::New,
+        ),
+        ("malware-ecs-malicious-file.json", Lifecycle::New),
     ];
     let bless = std::env::var_os("GDALERT_BLESS").is_some();
     let mut stale = Vec::new();
@@ -145,11 +150,40 @@ fn assert_no_invisible(kind: &str, case: &str, text: &str) {
     }
 }
 
+/// An attack sequence whose every attacker-reachable field holds `text`, in
+/// lists three times longer than an alert keeps (the API allows up to 100
+/// signals and 400 resources; 30 of each with 100 KB texts already makes a
+/// 30 MB event).
+fn hostile_sequence(text: &str) -> Value {
+    let mut event = fixture("attack-sequence-ecs-compromised-cluster.json");
+    let signal = json!({"uid": format!("arn:aws:guardduty:eu-west-1:111122223333:detector/d/finding/{text}"),
+        "type": "FINDING", "name": text, "description": text, "firstSeenAt": "2026-11-20T10:05:00Z", "count": 2});
+    let resource = json!({"uid": text, "name": text, "resourceType": "ECS_CLUSTER"});
+    let actor = json!({"id": text, "user": {"name": text, "type": text}, "process": {"name": text, "path": text}});
+    let endpoint = json!({"id": text, "ip": text, "domain": text, "autonomousSystem": {"name": text, "number": 64500}, "location": {"city": text}});
+    let indicator = json!({"key": "MALICIOUS_DOMAIN", "title": text, "values": [text, text]});
+    let sequence = &mut event["detail"]["service"]["detection"]["sequence"];
+    sequence["description"] = json!(text);
+    sequence["signals"] = json!(vec![signal; 30]);
+    sequence["resources"] = json!(vec![resource; 30]);
+    sequence["actors"] = json!(vec![actor; 30]);
+    sequence["endpoints"] = json!(vec![endpoint; 30]);
+    sequence["sequenceIndicators"] = json!(vec![indicator; 30]);
+    event["detail"]["description"] = json!(text);
+    event
+}
+
 #[test]
 fn every_renderer_survives_the_adversarial_corpus() {
     let config = config();
-    for (case, text) in hostile() {
-        let alert = alert_for(&hostile_event(&text), Lifecycle::New);
+    let events = hostile().into_iter().flat_map(|(case, text)| {
+        [
+            (case, hostile_event(&text)),
+            (case, hostile_sequence(&text)),
+        ]
+    });
+    for (case, event) in events {
+        let alert = alert_for(&event, Lifecycle::New);
         for (name, destination) in &config.destinations {
             let payload = render(&alert, destination).unwrap();
             match (name.as_str(), &payload) {
@@ -596,5 +630,69 @@ fn an_event_with_no_specific_view_gets_the_generic_view_not_an_empty_alert() {
         "uploads",
     ] {
         assert!(text.contains(expected), "{expected}: {text}");
+    }
+}
+
+#[test]
+fn an_attack_sequence_lists_its_signals_in_order_in_every_destination_and_says_what_it_left_out() {
+    let config = config();
+    let mut event = fixture("attack-sequence-ecs-compromised-cluster.json");
+    let sequence = &mut event["detail"]["service"]["detection"]["sequence"];
+    // 25 signals more than the three of the fixture, all later than them.
+    let signals = sequence["signals"].as_array_mut().unwrap();
+    for i in 0..25 {
+        signals.push(
+            json!({"uid": format!("later-{i}"), "type": "CLOUD_TRAIL", "name": format!("Api{i}"),
+            "firstSeenAt": format!("2026-11-21T{:02}:00:00Z", i % 24)}),
+        );
+    }
+    let alert = alert_for(&event, Lifecycle::New);
+    let headings: Vec<&str> = alert.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(
+        headings,
+        [
+            "Signals",
+            "Resources",
+            "Actors",
+            "Network endpoints",
+            "Indicators"
+        ]
+    );
+    assert_eq!(alert.resource.cluster.as_deref(), Some("payments-prod"));
+    for (name, destination) in &config.destinations {
+        let text = match render(&alert, destination).unwrap() {
+            Payload::Json { body } => body.to_string(),
+            Payload::Email { text, html, .. } => format!("{text}{html}"),
+            Payload::Sns { message, .. } => message,
+            Payload::Text { text } => text,
+        };
+        if name == "eventbridge" || name == "webhook" {
+            // Machine outputs carry the sections as data.
+            // (EventBridge's `Detail` is JSON inside a JSON string.)
+            let text = text.replace("\\\"", "\"");
+            assert!(text.contains("\"left_out\":18"), "{name}: {text:.300}");
+            continue;
+        }
+        // Earliest first: the C&C signal (10:05) before the reverse shell
+        // (10:15), in the list (the description names them too).
+        let text = &text[text.find("Signals").expect("a Signals heading")..];
+        let first = text
+            .find("Backdoor:Runtime/C&CActivity.B")
+            .or_else(|| text.find("Backdoor:Runtime/C&amp;CActivity.B"));
+        let second = text.find("Execution:Runtime/ReverseShell");
+        assert!(
+            matches!((first, second), (Some(a), Some(b)) if a < b),
+            "{name}: signals out of order or missing"
+        );
+        // 28 signals, 10 kept: the rest is counted, not dropped silently.
+        assert!(
+            text.contains("and 18 more not shown"),
+            "{name}: no count of what was left out"
+        );
+        // (Teams escapes the brackets for its markdown: `\[.\]`.)
+        assert!(
+            text.replace('\\', "").contains("pool[.]minexmr[.]example"),
+            "{name}: endpoint not defanged or missing"
+        );
     }
 }

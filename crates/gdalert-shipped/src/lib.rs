@@ -14,6 +14,7 @@ pub const PATTERNS: &[(&str, &str)] = files!("patterns":
     "attack-sequences.json",
     "attack-sequences-workloads.json",
     "guardduty-samples.json",
+    "malware-protection-containers.json",
     "runtime-command-and-control.json",
     "runtime-container-escape.json",
     "runtime-crypto-mining.json",
@@ -37,6 +38,7 @@ pub const SAMPLE_EVENTS: &[(&str, &str)] = files!("tests/fixtures/events":
     "runtime-protection-healthy-ec2.real.json",
     "eks-auditlog-malicious-ip-caller.real.json",
     "ec2-recon-portprobe.json",
+    "malware-ecs-malicious-file.json",
 );
 
 /// `patterns/routes.toml`: the shipped routes (the log, and the stack's alert topic).
@@ -55,3 +57,37 @@ pub const BUILTIN: gdalert_pipeline::load::Builtin = gdalert_pipeline::load::Bui
     routes: ROUTES,
     patterns: PATTERNS,
 };
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    fn on_disk(dir: &str) -> BTreeSet<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir);
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".json"))
+            .collect()
+    }
+
+    /// Regression: a pattern file added to `patterns/` but not here built
+    /// fine and failed at the functions' first invocation ("no pattern file").
+    #[test]
+    fn every_pattern_file_in_patterns_is_compiled_in() {
+        let shipped: BTreeSet<String> =
+            super::PATTERNS.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(shipped, on_disk("patterns"));
+    }
+
+    #[test]
+    fn every_fixture_event_is_compiled_in() {
+        let shipped: BTreeSet<String> = super::SAMPLE_EVENTS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(shipped, on_disk("tests/fixtures/events"));
+    }
+}

@@ -89,6 +89,21 @@ fn set_path(value: &mut Value, path: &str, new: Value) -> Result<()> {
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
+        // A number steps into an array's element (`threatNames.0.name`).
+        let index = part.parse::<usize>().ok().filter(|_| cur.is_array());
+        if let Some(index) = index {
+            let item = match cur {
+                Value::Array(items) => items.get_mut(index),
+                _ => None,
+            }
+            .ok_or_else(|| anyhow!("`{path}`: no element {index} in the array"))?;
+            if last {
+                *item = new;
+                return Ok(());
+            }
+            cur = item;
+            continue;
+        }
         let object = cur
             .as_object_mut()
             .ok_or_else(|| anyhow!("`{path}`: {part:?} is not inside an object"))?;

@@ -65,9 +65,9 @@ fn replaying_the_same_findings_twice_sends_nothing_the_second_time() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     let sent = decisions(&first).iter().filter(|d| *d == "sent").count();
     // Directory order is name order, so each Healthy comes before its Unhealthy here:
-    // 1 attack sequence, 4 runtime findings, 1 GuardDuty sample finding and
-    // 2 opened coverage incidents.
-    assert_eq!(sent, 8, "{}", text(&first.stdout));
+    // 1 attack sequence, 1 malware scan, 4 runtime findings, 1 GuardDuty
+    // sample finding and 2 opened coverage incidents.
+    assert_eq!(sent, 9, "{}", text(&first.stdout));
     let second = gdalert(&[
         "replay",
         "--store",
@@ -146,7 +146,7 @@ fn samples_cover_every_runtime_type_and_replay_with_an_opt_in_route() {
     let o = gdalert(&["samples"]);
     assert!(o.status.success());
     let samples = text(&o.stdout);
-    assert_eq!(samples.lines().count(), 43 * 3 + 6);
+    assert_eq!(samples.lines().count(), 46 * 3 + 6);
     let dir = tempfile::tempdir().unwrap();
     let patterns = dir.path().join("patterns");
     std::fs::create_dir(&patterns).unwrap();
@@ -162,7 +162,7 @@ fn samples_cover_every_runtime_type_and_replay_with_an_opt_in_route() {
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let sent = decisions(&o).iter().filter(|d| *d == "sent").count();
-    assert_eq!(sent, 43 * 3, "{}", text(&o.stderr));
+    assert_eq!(sent, 46 * 3, "{}", text(&o.stderr));
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn route_fixtures_pass_and_a_wrong_expectation_fails() {
     let o = gdalert(&["test"]);
     assert!(o.status.success(), "{}", text(&o.stdout));
     assert!(
-        text(&o.stdout).ends_with("10 passed, 0 failed\n"),
+        text(&o.stdout).ends_with("14 passed, 0 failed\n"),
         "{}",
         text(&o.stdout)
     );

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::alert::{Alert, AlertKind};
+use crate::alert::{Alert, AlertKind, Item, Section, HELD_BACK};
 use crate::lifecycle::{IncidentState, IncidentStatus, Lifecycle};
 use crate::severity::Band;
 use crate::store::{Store, StoreError, Versioned};
@@ -308,7 +308,20 @@ fn digest_alert(
     alert.band = Band::Informational;
     alert.count = Some(count);
     alert.verdict.suppressed_since_last = count;
-    alert.held_titles = titles;
+    let shown = titles.len();
+    alert.sections.push(Section {
+        heading: HELD_BACK.into(),
+        items: titles
+            .into_iter()
+            .map(|title| Item {
+                lead: String::new(),
+                text: title,
+            })
+            .collect(),
+        left_out: usize::try_from(count)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(shown),
+    });
     alert
 }
 

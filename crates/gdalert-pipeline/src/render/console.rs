@@ -2,10 +2,11 @@
 //! text are shown, never interpreted.
 
 use super::text::{clean, truncate};
-use super::{facts, Custom, Escape};
+use super::{facts, section_lines, Custom, Escape};
 use crate::alert::Alert;
 
 const VALUE_MAX: usize = 500;
+const SECTION_MAX: usize = 4000;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> String {
     let mut out = String::new();
@@ -26,8 +27,11 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> String {
             truncate(&clean(&f.value), VALUE_MAX)
         ));
     }
-    for t in &alert.held_titles {
-        out.push_str(&format!("    - {}\n", clean(t)));
+    for section in &alert.sections {
+        out.push_str(&format!("    {}:\n", clean(&section.heading)));
+        for line in section_lines(section, SECTION_MAX, VALUE_MAX, clean) {
+            out.push_str(&format!("      - {line}\n"));
+        }
     }
     for (i, step) in alert.triage.iter().enumerate() {
         out.push_str(&format!("    {}. {step}\n", i + 1));

@@ -2,10 +2,12 @@
 //! clients auto-link URLs); the subject is one clean line.
 
 use super::text::{clean, clean_lines, defang, html_escape, truncate};
-use super::{facts, shown_title, Custom, Escape, Payload};
+use super::{facts, section_lines, shown_title, Custom, Escape, Payload};
 use crate::alert::Alert;
 
 const VALUE_MAX: usize = 4000;
+/// Characters of one section's list.
+const SECTION_MAX: usize = 20_000;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     let subject = custom
@@ -30,8 +32,11 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         let value = f.shown();
         text.push_str(&format!("{}: {}\n", f.label, truncate(&value, VALUE_MAX)));
     }
-    for t in &alert.held_titles {
-        text.push_str(&format!("- {}\n", defang(&clean(t))));
+    for section in &alert.sections {
+        text.push_str(&format!("\n{}:\n", clean(&section.heading)));
+        for line in section_lines(section, SECTION_MAX, VALUE_MAX, str::to_string) {
+            text.push_str(&format!("- {line}\n"));
+        }
     }
     if !alert.triage.is_empty() {
         text.push_str("\nFirst steps:\n");
@@ -47,7 +52,6 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
     }
     text.push_str(&format!("\n-- gdalert, event {}\n", clean(&alert.event_id)));
 
-    let esc = |s: &str| html_escape(&truncate(&defang(&clean(s)), VALUE_MAX));
     let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
     html.push_str(&format!("<h2>{}</h2>", html_escape(&shown_title(alert))));
     match custom.text(Escape::Html) {
@@ -72,10 +76,13 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Payload {
         ));
     }
     html.push_str("</table>");
-    if !alert.held_titles.is_empty() {
-        html.push_str("<ul>");
-        for t in &alert.held_titles {
-            html.push_str(&format!("<li>{}</li>", esc(t)));
+    for section in &alert.sections {
+        html.push_str(&format!(
+            "<h3>{}</h3><ul>",
+            html_escape(&clean(&section.heading))
+        ));
+        for line in section_lines(section, SECTION_MAX, VALUE_MAX, html_escape) {
+            html.push_str(&format!("<li>{line}</li>"));
         }
         html.push_str("</ul>");
     }

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::text::{clean, fit_json_bytes, json_len};
-use crate::alert::Alert;
+use crate::alert::{Alert, HELD_BACK};
 
 /// Version of the webhook document; bump on breaking changes.
 pub const WEBHOOK_SCHEMA_VERSION: &str = "gdalert.alert/v1";
@@ -37,6 +37,17 @@ fn strip_invisible(text: &str) -> String {
 
 fn alert_value(alert: &Alert) -> Value {
     let mut value = cleaned(serde_json::to_value(alert).unwrap_or(Value::Null));
+    // v1 documents carried a digest's held-back titles as `held_titles`;
+    // they now live in `sections` and are still given under the old name.
+    let held: Vec<&str> = alert
+        .sections
+        .iter()
+        .filter(|s| s.heading == HELD_BACK)
+        .flat_map(|s| s.items.iter().map(|i| i.text.as_str()))
+        .collect();
+    if let Value::Object(map) = &mut value {
+        map.insert("held_titles".into(), cleaned(json!(held)));
+    }
     let size = value.to_string().len();
     if size <= DETAIL_MAX_BYTES {
         return value;
@@ -95,9 +106,15 @@ mod tests {
         // Regression: a 2.6 MB event took over ten minutes to render here.
         let mut alert = Alert::summary("e", "t".into(), "m".into());
         alert.description = Some("d&\"\\".repeat(500_000));
-        alert.held_titles = (0..400)
-            .map(|i| format!("{i}{}", "x".repeat(4000)))
-            .collect();
+        alert.sections = vec![crate::alert::Section::of(
+            HELD_BACK,
+            (0..400)
+                .map(|i| crate::alert::Item {
+                    lead: String::new(),
+                    text: format!("{i}{}", "x".repeat(4000)),
+                })
+                .collect(),
+        )];
         alert.meaning = "short meaning stays whole".into();
         let value = alert_value(&alert);
         let size = value.to_string().len();

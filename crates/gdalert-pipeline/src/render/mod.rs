@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::alert::{Alert, AlertKind};
+use crate::alert::{Alert, AlertKind, Item, Section};
 use crate::config::{Destination, DestinationKind, Templates};
 use crate::lifecycle::Lifecycle;
 
@@ -264,6 +264,50 @@ pub fn facts(alert: &Alert) -> Vec<Fact> {
         );
     }
     f
+}
+
+impl Item {
+    /// The line as every output shows it (before its own escaping): the lead
+    /// as AWS wrote it, the text cleaned and defanged.
+    pub fn shown(&self) -> String {
+        let text = text::defang(&text::clean(&self.text));
+        match (self.lead.is_empty(), text.is_empty()) {
+            (true, _) => text,
+            (false, true) => text::clean(&self.lead),
+            (false, false) => format!("{}: {text}", text::clean(&self.lead)),
+        }
+    }
+}
+
+/// A section's lines for one output: each item shown, escaped by `escape`,
+/// cut to `item_max` characters, as many as fit in `budget` characters; when
+/// some are left out (here or when the alert was built) the last line says
+/// how many. Every renderer lists sections through this, so each keeps
+/// within its receiver's limit and none drops items silently.
+pub fn section_lines(
+    section: &Section,
+    budget: usize,
+    item_max: usize,
+    escape: impl Fn(&str) -> String,
+) -> Vec<String> {
+    /// Room kept for the "… N more" line.
+    const MORE_LINE: usize = 40;
+    let mut lines = Vec::new();
+    let mut used = 0;
+    for item in &section.items {
+        let line = text::truncate_escaped(&escape(&item.shown()), item_max);
+        let len = line.chars().count() + 1;
+        if used + len + MORE_LINE > budget {
+            break;
+        }
+        used += len;
+        lines.push(line);
+    }
+    let left_out = section.items.len() - lines.len() + section.left_out;
+    if left_out > 0 {
+        lines.push(format!("… and {left_out} more not shown"));
+    }
+    lines
 }
 
 /// A destination's template overrides, bound to one alert.

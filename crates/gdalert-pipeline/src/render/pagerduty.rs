@@ -6,11 +6,13 @@
 use serde_json::{json, Value};
 
 use super::text::{clean, truncate};
-use super::{facts, Custom, Escape};
+use super::{facts, section_lines, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 use crate::lifecycle::Lifecycle;
 
 const SUMMARY_MAX: usize = 1024;
+/// Characters of one section's list in `custom_details` (PagerDuty takes 512 KB in all).
+const SECTION_MAX: usize = 8000;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     let dedup_key = truncate(&alert.dedupe_key, 255);
@@ -38,6 +40,10 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
                 details.insert(f.label, value);
             }
         }
+    }
+    for section in &alert.sections {
+        let lines = section_lines(section, SECTION_MAX, 500, str::to_string);
+        details.insert(clean(&section.heading), json!(lines));
     }
     let source = alert.place();
     json!({

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::text::{
     clean, clean_lines, defang, slack_code, slack_escape, truncate, truncate_escaped,
 };
-use super::{facts, shown_title, Custom, Escape};
+use super::{facts, section_lines, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const HEADER_MAX: usize = 150;
@@ -69,13 +69,14 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
     for chunk in fields.chunks(FIELDS_PER_SECTION) {
         blocks.push(json!({"type": "section", "fields": chunk}));
     }
-    if !alert.held_titles.is_empty() {
-        let list: Vec<String> = alert
-            .held_titles
-            .iter()
-            .map(|t| format!("• {}", slack_escape(&clean(t))))
+    for section in &alert.sections {
+        let heading = truncate_escaped(&slack_escape(&clean(&section.heading)), 100);
+        let room = SECTION_MAX - heading.chars().count() - 4;
+        let lines: Vec<String> = section_lines(section, room, 500, slack_escape)
+            .into_iter()
+            .map(|line| format!("• {line}"))
             .collect();
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped(&list.join("\n"), SECTION_MAX)}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped(&format!("*{heading}*\n{}", lines.join("\n")), SECTION_MAX)}}));
     }
     if !alert.triage.is_empty() {
         let steps: Vec<String> = alert

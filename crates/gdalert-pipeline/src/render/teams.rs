@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 
 use super::text::{clean, clean_lines, defang, fit_json_bytes, teams_escape, truncate};
-use super::{facts, shown_title, Custom, Escape};
+use super::{facts, section_lines, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const VALUE_MAX: usize = 1000;
@@ -45,45 +45,46 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
         text
     });
     let facts = facts(alert);
-    let held = (!alert.held_titles.is_empty()).then(|| {
-        alert
-            .held_titles
-            .iter()
-            .map(|t| format!("\\- {}", esc(t, 200)))
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    });
-    // The variable parts, escaped: the text, each fact's value, the held list.
+    // One text block per section: its heading, then a line per item (Teams'
+    // markdown joins single line breaks, hence the blank lines).
+    let sections: Vec<String> = alert
+        .sections
+        .iter()
+        .map(|section| {
+            let lines: Vec<String> = section_lines(section, TEXT_MAX, 500, teams_escape)
+                .into_iter()
+                .map(|line| format!("\\- {line}"))
+                .collect();
+            format!(
+                "**{}**\n\n{}",
+                teams_escape(&clean(&section.heading)),
+                lines.join("\n\n")
+            )
+        })
+        .collect();
+    // The variable parts, escaped: the text, each fact's value, the sections.
     let mut pieces = vec![truncate(&text, TEXT_MAX)];
     pieces.extend(
         facts
             .iter()
             .map(|f| teams_escape(&truncate(&f.shown(), VALUE_MAX))),
     );
-    pieces.extend(held.clone());
+    pieces.extend(sections);
     let empty = vec![String::new(); pieces.len()];
-    let overhead = card(alert, &title, &facts, held.is_some(), &empty)
-        .to_string()
-        .len();
+    let overhead = card(alert, &title, &facts, &empty).to_string().len();
     let pieces = fit_json_bytes(pieces, CARD_MAX.saturating_sub(overhead));
-    card(alert, &title, &facts, held.is_some(), &pieces)
+    card(alert, &title, &facts, &pieces)
 }
 
-/// The card, with `pieces` (text, fact values, held list) in their places.
-fn card(
-    alert: &Alert,
-    title: &str,
-    facts: &[super::Fact],
-    has_held: bool,
-    pieces: &[String],
-) -> Value {
+/// The card, with `pieces` (text, fact values, sections) in their places.
+fn card(alert: &Alert, title: &str, facts: &[super::Fact], pieces: &[String]) -> Value {
     let mut body = vec![
         json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Large", "wrap": true, "color": colour(alert)}),
         json!({"type": "TextBlock", "text": pieces[0], "wrap": true}),
         json!({"type": "FactSet", "facts": facts.iter().zip(&pieces[1..]).map(|(f, v)| json!({"title": teams_escape(&f.label), "value": v})).collect::<Vec<_>>()}),
     ];
-    if has_held {
-        body.push(json!({"type": "TextBlock", "text": pieces[1 + facts.len()], "wrap": true}));
+    for section in pieces.iter().skip(1 + facts.len()) {
+        body.push(json!({"type": "TextBlock", "text": section, "wrap": true}));
     }
     if !alert.triage.is_empty() {
         let steps: Vec<String> = alert
