@@ -48,14 +48,14 @@ impl SlackClient {
         self
     }
 
-    fn thread_key(destination: &Destination, alert: &Alert) -> String {
-        format!("slack-thread/{}/{}", destination.name, alert.dedupe_key)
+    fn thread_key(destination: &Destination, subject: &str) -> String {
+        format!("slack-thread/{}/{subject}", destination.name)
     }
 
-    async fn thread_ts(&self, destination: &Destination, alert: &Alert) -> Option<String> {
+    async fn thread_ts(&self, destination: &Destination, subject: &str) -> Option<String> {
         let store = self.threads.as_ref()?;
         let record = store
-            .get(&Self::thread_key(destination, alert), Utc::now())
+            .get(&Self::thread_key(destination, subject), Utc::now())
             .await
             .ok()??;
         record.record.value["ts"].as_str().map(str::to_string)
@@ -71,7 +71,12 @@ impl SlackClient {
         };
         // First root wins; losing the race only means this alert is not a root.
         let _ = store
-            .put(&Self::thread_key(destination, alert), None, record, now)
+            .put(
+                &Self::thread_key(destination, &alert.dedupe_key),
+                None,
+                record,
+                now,
+            )
             .await;
     }
 
@@ -89,10 +94,17 @@ impl SlackClient {
             alert.verdict.lifecycle,
             Lifecycle::New | Lifecycle::Opened | Lifecycle::Sample
         );
-        let thread = if opens {
-            None
-        } else {
-            self.thread_ts(destination, alert).await
+        // A finding that is a signal of an attack sequence goes into the
+        // sequence's thread when the sequence was posted here; otherwise a
+        // new alert opens its own thread and the rest go into theirs.
+        let thread = match (&alert.part_of, opens) {
+            (Some(sequence), _) => match self.thread_ts(destination, sequence).await {
+                Some(ts) => Some(ts),
+                None if opens => None,
+                None => self.thread_ts(destination, &alert.dedupe_key).await,
+            },
+            (None, true) => None,
+            (None, false) => self.thread_ts(destination, &alert.dedupe_key).await,
         };
         let mut message = body.clone();
         message["channel"] = json!(channel);

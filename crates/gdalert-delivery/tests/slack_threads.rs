@@ -114,6 +114,48 @@ async fn an_escalation_goes_into_the_first_alerts_thread() {
 }
 
 #[tokio::test]
+async fn a_finding_that_arrives_after_its_attack_sequence_goes_into_the_sequences_thread() {
+    let rx = Receiver::start(vec![Reply::Status(
+        200,
+        r#"{"ok":true,"channel":"C0SECURITY","ts":"1700000000.000200"}"#,
+    )])
+    .await;
+    let r = run(&rx.base);
+    let sequence: Value =
+        serde_json::from_str(&fixture("attack-sequence-ecs-compromised-cluster.json")).unwrap();
+    assert!(matches!(
+        r.send(&sequence).await,
+        Delivery::Delivered { .. }
+    ));
+    // A runtime finding GuardDuty has since tied to that sequence.
+    let mut late: Value = serde_json::from_str(&fixture("runtime-fargate-c2-high.json")).unwrap();
+    late["detail"]["associatedAttackSequenceArn"] = sequence["detail"]["arn"].clone();
+    assert!(matches!(r.send(&late).await, Delivery::Delivered { .. }));
+    // And one that is not tied to any sequence opens its own thread.
+    let mut alone: Value =
+        serde_json::from_str(&fixture("runtime-eks-reverse-shell-high.json")).unwrap();
+    alone["id"] = serde_json::json!("evt-alone");
+
+    assert!(matches!(r.send(&alone).await, Delivery::Delivered { .. }));
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen[0].body.get("thread_ts").is_none(),
+        "the sequence opens its thread"
+    );
+    assert_eq!(
+        seen[1].body["thread_ts"], "1700000000.000200",
+        "{}",
+        seen[1].body
+    );
+    assert!(
+        seen[1].body.to_string().contains("Part of attack sequence"),
+        "the finding says which sequence it belongs to"
+    );
+    assert!(seen[2].body.get("thread_ts").is_none(), "{}", seen[2].body);
+}
+
+#[tokio::test]
 async fn web_api_errors_in_a_200_answer_are_failures() {
     let rx = Receiver::start(vec![Reply::Status(
         200,

@@ -96,6 +96,9 @@ impl App {
     pub async fn from_env(role: Role) -> Result<App, InitError> {
         let env = FunctionEnv::read(|n| std::env::var(n).ok())?;
         let config = load_routes(&env)?;
+        for warning in &config.warnings {
+            tracing::warn!(%warning, "routes file");
+        }
         let aws = AwsClients::load().await;
         let store: Arc<dyn Store> = match &env.state {
             StateConfig::Dynamo(table) => Arc::new(DynamoStore::new(aws.dynamodb.clone(), table)),

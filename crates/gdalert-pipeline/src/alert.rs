@@ -80,6 +80,11 @@ pub struct Alert {
     pub finding_id: Option<String>,
     /// Identity used for dedupe (`account/region/finding id` or the coverage resource).
     pub dedupe_key: String,
+    /// The identity of the attack sequence this finding is a signal of: its
+    /// alert's thread and incident are this one's too (Slack threads, the
+    /// PagerDuty incident), so the sequence and its findings fold together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
     pub title: String,
     pub finding_type: Option<String>,
     pub severity: Option<f64>,
@@ -128,6 +133,10 @@ pub struct Item {
     pub text: String,
 }
 
+/// The heading of an attack sequence's list of its findings gdalert alerted
+/// on before the sequence arrived.
+pub const ALERTED_BEFORE: &str = "Already alerted as findings";
+
 /// The heading of a digest's list of held-back alerts.
 pub const HELD_BACK: &str = "Held back";
 
@@ -169,6 +178,7 @@ impl Alert {
             event_id: id.to_string(),
             finding_id: None,
             dedupe_key: id.to_string(),
+            part_of: None,
             title,
             finding_type: None,
             severity: None,
@@ -205,6 +215,18 @@ impl Alert {
             self.meaning = "GuardDuty archived this finding (by hand or by a suppression rule); no action is needed unless that was a mistake.".into();
             self.triage.clear();
         }
+        if !verdict.alerted_before.is_empty() {
+            let items = verdict
+                .alerted_before
+                .iter()
+                .map(|line| Item {
+                    lead: line.clone(),
+                    text: String::new(),
+                })
+                .collect();
+            self.sections.retain(|s| s.heading != ALERTED_BEFORE);
+            self.sections.insert(0, Section::of(ALERTED_BEFORE, items));
+        }
         self.verdict = verdict;
         self
     }
@@ -222,6 +244,10 @@ pub struct Verdict {
     pub outage_secs: Option<u64>,
     /// The state store could not be used: this alert may be a repeat.
     pub dedupe_unavailable: bool,
+    /// For an attack sequence: its signals gdalert already alerted on, one
+    /// line each (finding type, finding id, when).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerted_before: Vec<String>,
 }
 
 impl Verdict {
@@ -231,6 +257,7 @@ impl Verdict {
             suppressed_since_last: 0,
             outage_secs: None,
             dedupe_unavailable: false,
+            alerted_before: Vec::new(),
         }
     }
 }
@@ -337,6 +364,7 @@ pub fn enrich(event: &GuardDutyEvent, lifecycle: Lifecycle, options: &EnrichOpti
                     .resource
                     .context
                     .push(("Part of attack sequence".into(), sequence.to_string()));
+                alert.part_of = Some(finding_key(&alert.account_id, &alert.region, sequence));
             }
             if let Some(sequence) = finding
                 .service

@@ -336,6 +336,8 @@ pub struct Config {
     route_of_pattern: Vec<usize>,
     /// Routes without `match`: they take every event.
     match_all: Vec<usize>,
+    /// What `gdalert validate` warns about (the configuration still loads).
+    pub warnings: Vec<Problem>,
 }
 
 impl Config {
@@ -350,6 +352,7 @@ impl Config {
             file,
             text,
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
         .load(patterns)
     }
@@ -401,6 +404,7 @@ struct Loader<'a> {
     file: &'a str,
     text: &'a str,
     problems: Vec<Problem>,
+    warnings: Vec<Problem>,
 }
 
 const INLINE_SECRET_FIELDS: &[(&str, &str)] = &[
@@ -417,6 +421,39 @@ const INLINE_SECRET_FIELDS: &[(&str, &str)] = &[
 ];
 
 impl Loader<'_> {
+    fn warning(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = line_column(self.text, offset);
+        self.warnings.push(Problem {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: format!("warning: {}", message.into()),
+        });
+    }
+
+    /// Warns when `route` can take GuardDuty events that have no view (they
+    /// are sent with the generic view: their time and scalar fields).
+    /// `pattern` is the route's pattern text, `None` for a route with no
+    /// `match` (it takes everything).
+    fn views_check(&mut self, offset: usize, route: &str, pattern: Option<&str>) {
+        let unviewed = match pattern {
+            None => UNVIEWED_PROBES.to_vec(),
+            Some(text) => unviewed_detail_types(text),
+        };
+        if unviewed.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = unviewed.iter().map(|t| format!("{t:?}")).collect();
+        self.warning(
+            offset,
+            format!(
+                "route {route:?} can take GuardDuty events gdalert has no view for ({}): they are sent with the generic view (their time and fields); give the route a \"detail-type\" of {} to keep them out",
+                shown.join(", ").replace(&format!("{ANY_OTHER:?}"), "and any other detail-type"),
+                VIEWED_DETAIL_TYPES.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         let (line, column) = line_column(self.text, offset);
         self.problems.push(Problem {
@@ -614,6 +651,7 @@ impl Loader<'_> {
             } else {
                 let catch_all = match &r.match_ {
                     None => {
+                        self.views_check(r.name.span().start, &name, None);
                         match_all.push(index);
                         true
                     }
@@ -657,6 +695,7 @@ impl Loader<'_> {
             patterns: builder.build(),
             route_of_pattern,
             match_all,
+            warnings: self.warnings,
         })
     }
 
@@ -701,6 +740,7 @@ impl Loader<'_> {
         };
         match gdalert_pattern::compile(&text) {
             Ok(rule) => {
+                self.views_check(start, route, Some(&text));
                 let catch_all = is_catch_all(&text);
                 Some((builder.add(route, rule), catch_all))
             }
@@ -715,6 +755,53 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+/// The detail-types gdalert has a view for; any other event a route takes is
+/// shown by the generic view.
+pub const VIEWED_DETAIL_TYPES: &[&str] = &[
+    gdalert_event::FINDING,
+    gdalert_event::RUNTIME_UNHEALTHY,
+    gdalert_event::RUNTIME_HEALTHY,
+];
+
+/// Stands for "a detail-type nobody listed" when probing a pattern.
+const ANY_OTHER: &str = "gdalert: any other detail-type";
+
+/// Detail-types GuardDuty sends that have no view, and the stand-in for the
+/// rest: what [`unviewed_detail_types`] probes a pattern with.
+const UNVIEWED_PROBES: &[&str] = &["GuardDuty Malware Protection Object Scan Result", ANY_OTHER];
+
+/// The probes of [`UNVIEWED_PROBES`] that the pattern's top-level
+/// `detail-type` admits (all of them when it has none). A pattern that
+/// constrains `detail-type` only inside `$or` is not judged (empty).
+fn unviewed_detail_types(text: &str) -> Vec<&'static str> {
+    let Ok(serde_json::Value::Object(pattern)) = serde_json::from_str::<serde_json::Value>(text)
+    else {
+        return Vec::new();
+    };
+    let Some(detail_type) = pattern.get("detail-type") else {
+        return if text.contains("\"detail-type\"") {
+            Vec::new()
+        } else {
+            UNVIEWED_PROBES.to_vec()
+        };
+    };
+    let probe = serde_json::json!({ "detail-type": detail_type }).to_string();
+    let Ok(rule) = gdalert_pattern::compile(&probe) else {
+        return Vec::new();
+    };
+    let mut builder = PatternSetBuilder::new();
+    builder.add("probe", rule);
+    let set = builder.build();
+    UNVIEWED_PROBES
+        .iter()
+        .copied()
+        .filter(|t| {
+            let event = serde_json::json!({ "detail-type": t }).to_string();
+            set.matches_json(&event).is_ok_and(|m| !m.is_empty())
+        })
+        .collect()
 }
 
 /// A pattern that takes every GuardDuty event: only `source: aws.guardduty`.
@@ -1348,5 +1435,52 @@ mod variable_tests {
         assert_eq!(table.len(), 1, "{text}");
         assert_eq!(table["url"].as_str(), Some("x\"\nadmin = true\n#"));
         assert!(expand_variables("url = '${V}'\n", env).is_err());
+    }
+
+    #[test]
+    fn routes_that_can_take_events_without_a_view_are_warned_about_with_their_line() {
+        let warnings = |matcher: &str| -> Vec<String> {
+            let text = format!(
+                "[destinations.out]\nkind = \"stdout\"\n\n[[routes]]\nname = \"r\"\n{matcher}destinations = [\"out\"]\n"
+            );
+            let patterns = std::collections::BTreeMap::from([(
+                "runtime.json".to_string(),
+                r#"{"detail-type":["GuardDuty Finding"],"detail":{"type":[{"wildcard":"*:Runtime/*"}]}}"#.to_string(),
+            )]);
+            match crate::config::Config::load("routes.toml", &text, &patterns) {
+                Ok(config) => config.warnings.iter().map(ToString::to_string).collect(),
+                Err(e) => panic!("{matcher}: {e:?}"),
+            }
+        };
+        // Narrowed to what has a view: quiet.
+        assert!(warnings("match = \"runtime.json\"\n").is_empty());
+        assert!(warnings(
+            "match = '{\"detail-type\": [\"GuardDuty Runtime Protection Unhealthy\", \"GuardDuty Finding\"]}'\n"
+        )
+        .is_empty());
+        // No match, no detail-type, a prefix, anything-but: each can take them.
+        for matcher in [
+            "",
+            "match = '{\"source\": [\"aws.guardduty\"]}'\n",
+            "match = '{\"detail-type\": [{\"prefix\": \"GuardDuty\"}]}'\n",
+            "match = '{\"detail-type\": [{\"anything-but\": [\"GuardDuty Finding\"]}]}'\n",
+        ] {
+            let found = warnings(matcher);
+            assert_eq!(found.len(), 1, "{matcher}: {found:?}");
+            assert!(
+                found[0].starts_with("routes.toml:")
+                    && found[0].contains("warning: route \"r\"")
+                    && found[0].contains("GuardDuty Malware Protection Object Scan Result"),
+                "{matcher}: {found:?}"
+            );
+        }
+        // Exactly the type with no view: named, without "any other".
+        let found = warnings(
+            "match = '{\"detail-type\": [\"GuardDuty Malware Protection Object Scan Result\"]}'\n",
+        );
+        assert!(
+            found.len() == 1 && !found[0].contains("any other"),
+            "{found:?}"
+        );
     }
 }

@@ -250,3 +250,41 @@ fn endpoint(e: &NetworkEndpoint) -> Option<Item> {
         text: parts.join(", "),
     })
 }
+
+/// How many of a sequence's findings the engine looks up in its state.
+pub(crate) const SIGNALS_LOOKED_UP: usize = 25;
+
+/// The sequence's signals that are GuardDuty findings, as (state key, label),
+/// the first [`SIGNALS_LOOKED_UP`]: the engine reads them with the
+/// sequence's own record to say which were alerted before. A signal's ARN
+/// gives its account and region; the sequence's are used otherwise.
+pub(crate) fn signal_findings(
+    sequence: &Sequence,
+    account: &str,
+    region: &str,
+) -> Vec<(String, String)> {
+    sequence
+        .signals
+        .iter()
+        .filter_map(|s| {
+            let id = s
+                .finding_id()
+                .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))?;
+            let arn: Vec<&str> = s.uid.as_deref().unwrap_or_default().split(':').collect();
+            let (account, region) = match arn.as_slice() {
+                ["arn", _, "guardduty", region, account, ..] => (*account, *region),
+                _ => (account, region),
+            };
+            let name = s
+                .name
+                .as_deref()
+                .filter(|n| is_aws_name(n))
+                .unwrap_or("finding");
+            Some((
+                crate::alert::finding_key(account, region, id),
+                format!("{name} · finding {id}"),
+            ))
+        })
+        .take(SIGNALS_LOOKED_UP)
+        .collect()
+}

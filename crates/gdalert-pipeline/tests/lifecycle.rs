@@ -650,3 +650,91 @@ fn past_the_invocation_deadline_remote_destinations_wait_for_the_retry_and_the_l
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "chat");
 }
+
+const SEQUENCE_ROUTES: &str = r#"
+[destinations.chat]
+kind = "stdout"
+
+[destinations.pager]
+kind = "pagerduty"
+routing_key_secret = "/gdalert/pd"
+
+[[routes]]
+name = "sequences"
+match = '{"detail": {"type": [{"prefix": "AttackSequence:"}]}}'
+destinations = ["chat", "pager"]
+group_window = "0s"
+
+[[routes]]
+name = "runtime"
+match = '{"detail": {"type": [{"wildcard": "*:Runtime/*"}]}}'
+destinations = ["chat", "pager"]
+group_window = "0s"
+"#;
+
+#[test]
+fn a_sequence_that_arrives_after_its_findings_lists_the_ones_already_alerted() {
+    let run = Run::new(SEQUENCE_ROUTES);
+    // The C&C finding (a signal of the sequence) was alerted at 10:10; the
+    // reverse shell signal never reached gdalert.
+    run.event(&fixture("runtime-fargate-c2-high.json"), t0());
+    assert_eq!(run.sent(), 2);
+    let (report, _) = run.event(
+        &fixture("attack-sequence-ecs-compromised-cluster.json"),
+        t0() + Duration::minutes(30),
+    );
+    let alert = &report.alert;
+    assert_eq!(alert.verdict.lifecycle, Lifecycle::New);
+    let section = alert
+        .sections
+        .iter()
+        .find(|s| s.heading == gdalert_pipeline::alert::ALERTED_BEFORE)
+        .expect("a list of the findings already alerted");
+    let lines: Vec<&str> = section.items.iter().map(|i| i.lead.as_str()).collect();
+    assert_eq!(
+        lines,
+        ["Backdoor:Runtime/C&CActivity.B · finding a1b2c3d4e5f60718293a4b5c6d7e8f90 · alerted 2026-11-20 10:10 UTC"]
+    );
+    // Every destination shows it.
+    let sent = run.sender.sent.lock().unwrap();
+    let (_, to_chat) = sent.iter().rev().find(|(d, _)| d == "chat").unwrap();
+    assert_eq!(
+        to_chat.sections[0].heading,
+        gdalert_pipeline::alert::ALERTED_BEFORE
+    );
+}
+
+#[test]
+fn a_finding_that_arrives_after_its_sequence_joins_the_sequences_incident() {
+    let run = Run::new(SEQUENCE_ROUTES);
+    let sequence = fixture("attack-sequence-ecs-compromised-cluster.json");
+    let (first, _) = run.event(&sequence, t0());
+    let mut late = fixture("runtime-fargate-c2-high.json");
+    late["detail"]["associatedAttackSequenceArn"] = sequence["detail"]["arn"].clone();
+    let (report, _) = run.event(&late, t0() + Duration::minutes(5));
+    assert_eq!(
+        report.alert.part_of.as_deref(),
+        Some(first.alert.dedupe_key.as_str())
+    );
+    let config = Config::load("routes.toml", SEQUENCE_ROUTES, &BTreeMap::new()).unwrap();
+    let pager = &config.destinations["pager"];
+    let dedup = |alert: &Alert| match gdalert_pipeline::render::render(alert, pager).unwrap() {
+        Payload::Json { body } => body["dedup_key"].as_str().unwrap().to_string(),
+        other => panic!("{other:?}"),
+    };
+    // One PagerDuty incident for the attack: the late finding is added to the
+    // sequence's incident instead of paging again.
+    assert_eq!(dedup(&report.alert), dedup(&first.alert));
+    // Archiving that finding later resolves its own key, never the sequence's.
+    let mut archived = late.clone();
+    archived["id"] = json!("evt-archived");
+    archived["detail"]["service"]["archived"] = json!(true);
+    let (report, _) = run.event(&archived, t0() + Duration::minutes(50));
+    assert_eq!(report.alert.verdict.lifecycle, Lifecycle::Archived);
+    let resolve = match gdalert_pipeline::render::render(&report.alert, pager).unwrap() {
+        Payload::Json { body } => body,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(resolve["event_action"], "resolve");
+    assert_ne!(resolve["dedup_key"].as_str().unwrap(), dedup(&first.alert));
+}

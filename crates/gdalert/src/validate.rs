@@ -23,6 +23,9 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     match local::load_config_dry(Some(&args.patterns)) {
         Ok(loaded) => {
             let c = &loaded.config;
+            for warning in &c.warnings {
+                eprintln!("{warning}");
+            }
             crate::out!(
                 "{}: {} route(s), {} destination(s): ok",
                 loaded.source,

@@ -156,6 +156,8 @@ struct Layout {
     storms: BTreeMap<String, usize>,
     /// Claim key index per (route index, destination index).
     claims: BTreeMap<(usize, usize), usize>,
+    /// For an attack sequence: its findings' record indexes, with their labels.
+    signals: Vec<(usize, String)>,
 }
 
 impl Pipeline {
@@ -201,12 +203,31 @@ impl Pipeline {
                 claims.insert((r, d), keys.len() - 1);
             }
         }
+        // An attack sequence reads its findings' records in the same batch,
+        // to list the ones already alerted on (read only, never written).
+        let mut signals = Vec::new();
+        if let Detail::Finding(finding) = &event.detail {
+            if let Some(sequence) = finding
+                .service
+                .detection
+                .as_ref()
+                .and_then(|d| d.sequence.as_ref())
+            {
+                for (key, label) in
+                    crate::sequence::signal_findings(sequence, &alert.account_id, &alert.region)
+                {
+                    keys.push(key);
+                    signals.push((keys.len() - 1, label));
+                }
+            }
+        }
         Layout {
             keys,
             subject: 0,
             groups,
             storms,
             claims,
+            signals,
         }
     }
 
@@ -247,6 +268,7 @@ impl Pipeline {
         let layout = self.layout(event, alert, routes, &open, now);
         for _ in 0..MAX_ATTEMPTS {
             let read = store.get_many(&layout.keys, now).await?;
+            verdict.alerted_before = alerted_before(&layout, &read);
             let mut work = Working {
                 keys: &layout.keys,
                 read,
@@ -538,4 +560,22 @@ impl Pipeline {
             | Lifecycle::Digest => group::step(route, alert, verdict, group, now),
         }
     }
+}
+
+/// The sequence's findings whose records say an alert was sent, labelled
+/// with when (`notified_at` of their finding state).
+fn alerted_before(layout: &Layout, read: &[Option<Versioned>]) -> Vec<String> {
+    layout
+        .signals
+        .iter()
+        .filter_map(|(index, label)| {
+            let record = read.get(*index)?.as_ref()?;
+            let state: FindingState = serde_json::from_value(record.record.value.clone()).ok()?;
+            let at = state.notified_at?;
+            Some(format!(
+                "{label} · alerted {}",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ))
+        })
+        .collect()
 }

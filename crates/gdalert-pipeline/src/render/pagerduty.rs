@@ -15,10 +15,14 @@ const SUMMARY_MAX: usize = 1024;
 const SECTION_MAX: usize = 8000;
 
 pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
-    let dedup_key = truncate(&alert.dedupe_key, 255);
     if alert.kind == AlertKind::CoverageRestored || alert.verdict.lifecycle == Lifecycle::Archived {
+        // Its own key only: archiving one signal never resolves the sequence's incident.
+        let dedup_key = truncate(&alert.dedupe_key, 255);
         return json!({"event_action": "resolve", "dedup_key": dedup_key});
     }
+    // A finding that is a signal of an attack sequence joins the sequence's
+    // incident (one page for the attack) rather than opening its own.
+    let dedup_key = truncate(alert.part_of.as_deref().unwrap_or(&alert.dedupe_key), 255);
     let severity = match (alert.kind, alert.band) {
         (_, Band::Critical) => "critical",
         (_, Band::High) => "error",
