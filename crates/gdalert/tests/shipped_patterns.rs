@@ -155,3 +155,138 @@ fn coverage_events_route_to_their_own_patterns() {
         assert_eq!(matching(&fixture(file)), [want], "{file}");
     }
 }
+
+/// The ECS sequence fixture made into another sequence type, with that
+/// type's resource in place of the cluster.
+fn sequence_of_type(finding_type: &str, resource_type: &str, name: &str) -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("attack-sequence-ecs-compromised-cluster.json")).unwrap();
+    event["detail"]["type"] = serde_json::json!(finding_type);
+    event["detail"]["service"]["detection"]["sequence"]["resources"] =
+        serde_json::json!([{"uid": name, "name": name, "resourceType": resource_type}]);
+    event.to_string()
+}
+
+#[test]
+fn every_attack_sequence_type_is_taken_and_shown_with_its_resource() {
+    let config = gdalert_pipeline::Config::load(
+        "routes.toml",
+        gdalert_shipped::ROUTES.1,
+        &gdalert_shipped::pattern_map(),
+    )
+    .unwrap();
+    let cases = [
+        (
+            "AttackSequence:ECS/CompromisedCluster",
+            "ECS_CLUSTER",
+            "payments-prod",
+            true,
+        ),
+        (
+            "AttackSequence:EKS/CompromisedCluster",
+            "EKS_CLUSTER",
+            "platform-eks",
+            true,
+        ),
+        (
+            "AttackSequence:EC2/CompromisedInstanceGroup",
+            "EC2_INSTANCE",
+            "i-0a1b2c3d4e5f60718",
+            true,
+        ),
+        (
+            "AttackSequence:IAM/CompromisedCredentials",
+            "ACCESS_KEY",
+            "AKIAEXAMPLEKEY",
+            false,
+        ),
+        (
+            "AttackSequence:S3/CompromisedData",
+            "S3_BUCKET",
+            "payments-exports",
+            false,
+        ),
+    ];
+    for (finding_type, resource_type, name, workload) in cases {
+        let text = sequence_of_type(finding_type, resource_type, name);
+        let want: &[&str] = if workload {
+            &["attack-sequences-workloads", "attack-sequences"]
+        } else {
+            &["attack-sequences"]
+        };
+        assert_eq!(matching(&text), want, "{finding_type}");
+        let node = gdalert_pattern::parse_event(&text).unwrap();
+        let routes: Vec<&str> = config
+            .routes_for(&node)
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(routes, ["attack-sequence"], "{finding_type}");
+        let event = gdalert_event::GuardDutyEvent::from_json(&text).unwrap();
+        let alert = gdalert_pipeline::alert::enrich(
+            &event,
+            gdalert_pipeline::Lifecycle::New,
+            &Default::default(),
+        );
+        let resources = alert
+            .sections
+            .iter()
+            .find(|s| s.heading == "Resources")
+            .unwrap();
+        assert_eq!(resources.items[0].lead, resource_type, "{finding_type}");
+        assert_eq!(resources.items[0].text, name, "{finding_type}");
+        if workload {
+            // The workload sequences name where: the title and the SNS
+            // `cluster`/`instance` attributes use it.
+            assert!(
+                alert.title.ends_with(name),
+                "{finding_type}: {}",
+                alert.title
+            );
+            assert_eq!(alert.place(), name);
+        }
+    }
+}
+
+#[test]
+fn malware_protection_findings_are_taken_by_their_own_pattern_only() {
+    assert_eq!(
+        matching(&fixture("malware-ecs-malicious-file.json")),
+        ["malware-protection-containers"]
+    );
+}
+
+/// Regression: the command-and-control pattern left out the DGA type. Each
+/// themed pattern is checked against the catalogue, so a type added there
+/// and missing here fails.
+#[test]
+fn themed_patterns_take_every_catalogue_type_of_their_theme() {
+    let themes: [(&str, &[&str]); 2] = [
+        (
+            "runtime-command-and-control",
+            &["C&CActivity", "DGADomain", "DropPoint", "BlackholeTraffic"],
+        ),
+        (
+            "runtime-crypto-mining",
+            &["BitcoinTool", "CryptoMiner", "BitcoinDomain"],
+        ),
+    ];
+    for (pattern, words) in themes {
+        let types = gdalert_pipeline::catalogue::RUNTIME_FINDING_KINDS
+            .iter()
+            .map(|k| k.finding_type)
+            .filter(|t| words.iter().any(|w| t.contains(w)));
+        let mut checked = 0;
+        for finding_type in types {
+            let mut event: serde_json::Value =
+                serde_json::from_str(&fixture("runtime-fargate-c2-high.json")).unwrap();
+            event["detail"]["type"] = serde_json::json!(finding_type);
+            assert!(
+                matching(&event.to_string()).contains(&pattern.to_string()),
+                "{pattern} does not take {finding_type}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 3, "{pattern}: {checked}");
+    }
+}
