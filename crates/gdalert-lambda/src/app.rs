@@ -316,6 +316,10 @@ impl App {
                     tracing::error!(destination = %d.destination, retryable, error = %d.reason, "delivery failed");
                 }
                 Status::DryRun => {}
+                Status::Suppressed if report.silences.contains_key(&d.route) => {
+                    metrics.add("Suppressed", Some(("Reason", "silence")), 1.0);
+                    tracing::info!(silence = %report.silences[&d.route], route = %d.route, destination = %d.destination, "muted by silence");
+                }
                 other => {
                     let reason = format!(
                         "{}/{}",

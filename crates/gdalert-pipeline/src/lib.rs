@@ -22,6 +22,7 @@ pub mod render;
 pub mod samples;
 mod sequence;
 pub mod severity;
+pub mod silence;
 pub mod store;
 
 pub use alert::{Alert, AlertKind, Band, Verdict};

@@ -738,3 +738,143 @@ fn a_finding_that_arrives_after_its_sequence_joins_the_sequences_incident() {
     assert_eq!(resolve["event_action"], "resolve");
     assert_ne!(resolve["dedup_key"].as_str().unwrap(), dedup(&first.alert));
 }
+
+fn add_silence(
+    run: &Run,
+    pattern: &str,
+    route: Option<&str>,
+    from: DateTime<Utc>,
+    hours: i64,
+) -> String {
+    let silence = gdalert_pipeline::silence::NewSilence {
+        pattern: pattern.into(),
+        route: route.map(str::to_string),
+        owner: "alice".into(),
+        reason: "pentest".into(),
+        ticket: Some("SEC-1".into()),
+        expires_at: from + Duration::hours(hours),
+    }
+    .check(format!("sil-{}", pattern.len()), from)
+    .unwrap();
+    let id = silence.id.clone();
+    block_on(gdalert_pipeline::silence::update(
+        &run.store,
+        from,
+        |list| {
+            list.silences.push(silence.clone());
+            Ok(())
+        },
+    ))
+    .unwrap();
+    id
+}
+
+#[test]
+fn a_silence_mutes_what_it_matches_until_it_expires_and_never_a_critical_it_does_not_name() {
+    let run = Run::new(ROUTES);
+    let id = add_silence(
+        &run,
+        r#"{"detail": {"resource": {"ecsClusterDetails": {"name": ["payments-prod"]}}}}"#,
+        None,
+        t0(),
+        4,
+    );
+    // Muted: counted as suppressed, with the silence named.
+    let (report, statuses) = run.event(
+        &fixture("runtime-fargate-c2-high.json"),
+        t0() + Duration::minutes(5),
+    );
+    assert_eq!(statuses, [Status::Suppressed, Status::Suppressed]);
+    assert!(report
+        .deliveries
+        .iter()
+        .all(|d| d.reason.contains(&id) && d.reason.contains("alice")));
+    assert_eq!(report.silences.get("runtime"), Some(&id));
+    assert_eq!(run.sent(), 0);
+    // The same cluster at Critical passes: the silence does not name its type.
+    let critical = republished(
+        &fixture("runtime-fargate-docker-socket-medium.json"),
+        "evt-crit",
+        1,
+        9.5,
+    );
+    let (report, statuses) = run.event(&critical, t0() + Duration::minutes(6));
+    assert_eq!(
+        statuses,
+        [Status::Sent, Status::Sent],
+        "{:?}",
+        report.deliveries
+    );
+    assert!(report.silences.is_empty());
+    // Another cluster is not muted.
+    let (_, statuses) = run.event(
+        &fixture("runtime-eks-reverse-shell-high.json"),
+        t0() + Duration::minutes(7),
+    );
+    assert_eq!(statuses, [Status::Sent, Status::Sent]);
+    // Past its expiry the silence mutes nothing: the finding's next
+    // publication is alerted (the muted one left no state behind).
+    let later = republished(
+        &fixture("runtime-fargate-c2-high.json"),
+        "evt-after",
+        2,
+        8.0,
+    );
+    let (report, statuses) = run.event(&later, t0() + Duration::hours(5));
+    assert_eq!(statuses, [Status::Sent, Status::Sent]);
+    assert_eq!(report.alert.verdict.lifecycle, Lifecycle::New);
+}
+
+#[test]
+fn a_silence_that_names_a_critical_type_mutes_it_and_a_route_scope_is_kept() {
+    let run = Run::new(SEQUENCE_ROUTES);
+    add_silence(
+        &run,
+        r#"{"detail": {"type": ["AttackSequence:ECS/CompromisedCluster"]}}"#,
+        None,
+        t0(),
+        4,
+    );
+    let (_, statuses) = run.event(
+        &fixture("attack-sequence-ecs-compromised-cluster.json"),
+        t0() + Duration::minutes(1),
+    );
+    assert_eq!(statuses, [Status::Suppressed, Status::Suppressed]);
+    // Scoped to the sequences route: the runtime route still sends.
+    add_silence(
+        &run,
+        r#"{"source": ["aws.guardduty"]}"#,
+        Some("sequences"),
+        t0(),
+        4,
+    );
+    let (report, statuses) = run.event(
+        &fixture("runtime-fargate-c2-high.json"),
+        t0() + Duration::minutes(2),
+    );
+    assert_eq!(
+        statuses,
+        [Status::Sent, Status::Sent],
+        "{:?}",
+        report.deliveries
+    );
+}
+
+#[test]
+fn an_unreadable_silences_record_mutes_nothing() {
+    let run = Run::new(ROUTES);
+    block_on(gdalert_pipeline::Store::put(
+        &run.store,
+        gdalert_pipeline::silence::SILENCES_KEY,
+        None,
+        gdalert_pipeline::store::Record {
+            value: json!({"silences": "not a list"}),
+            expires_at: t0() + Duration::days(1),
+            due_at: None,
+        },
+        t0(),
+    ))
+    .unwrap();
+    let (_, statuses) = run.event(&fixture("runtime-fargate-c2-high.json"), t0());
+    assert_eq!(statuses, [Status::Sent, Status::Sent]);
+}

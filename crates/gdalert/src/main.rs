@@ -11,6 +11,7 @@ mod render;
 mod replay;
 mod route_tests;
 mod samples;
+mod silence;
 mod state;
 mod validate;
 
@@ -52,6 +53,9 @@ enum Command {
     /// The functions' DynamoDB state table.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Mute alerts for a while, with an owner and a reason (never in GuardDuty).
+    #[command(subcommand)]
+    Silence(silence::SilenceCommand),
     /// Keep infra/ in step with patterns/ (the deployed EventBridge rules).
     #[command(subcommand)]
     Infra(infra::InfraCommand),
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Infra(cmd) => infra::run(cmd),
         Command::Redrive(args) => runtime.block_on(redrive::run(args)),
         Command::State(cmd) => runtime.block_on(state::run(cmd)),
+        Command::Silence(cmd) => runtime.block_on(silence::run(cmd)),
     };
     match result {
         Ok(code) => code,

@@ -441,3 +441,133 @@ fn findings_pasted_from_the_console_or_an_sdk_are_converted_and_said_so() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("Backdoor:Runtime/C&CActivity.B"));
 }
+
+#[test]
+fn a_silence_previews_saves_mutes_replays_lists_and_expires_with_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state.db");
+    let store = store.to_str().unwrap();
+    let events = root().join("tests/fixtures/events");
+    let c2 = events.join("runtime-fargate-c2-high.json");
+    let pattern = r#"{"detail": {"resource": {"ecsClusterDetails": {"name": ["payments-prod"]}}}}"#;
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "silence",
+            "add",
+            "--match",
+            pattern,
+            "--owner",
+            "alice",
+            "--reason",
+            "pentest of payments-prod",
+            "--ticket",
+            "SEC-7",
+            "--store",
+            store,
+        ];
+        args.extend_from_slice(extra);
+        gdalert(&args)
+    };
+    // Preview against history: what it would have muted, by type; nothing saved.
+    let o = add(&["--for", "7d", "--preview", events.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("muted   High Backdoor:Runtime/C&CActivity.B payments-prod"),
+        "{out}"
+    );
+    assert!(
+        out.contains("muted   High Execution:ECS/MaliciousFile payments-prod"),
+        "{out}"
+    );
+    assert!(out.contains("would have muted 3;"), "{out}");
+    assert!(out.contains("not saved"), "{out}");
+    // A broad mute says what it would still let through.
+    let o = gdalert(&[
+        "silence",
+        "add",
+        "--match",
+        r#"{"source": ["aws.guardduty"]}"#,
+        "--owner",
+        "alice",
+        "--reason",
+        "everything",
+        "--for",
+        "1d",
+        "--store",
+        store,
+        "--preview",
+        events.to_str().unwrap(),
+    ]);
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("passes  Critical AttackSequence:ECS/CompromisedCluster payments-prod"),
+        "{out}"
+    );
+    assert!(out.contains("1 matched but would still be sent"), "{out}");
+    let o = gdalert(&["silence", "list", "--store", store]);
+    assert!(
+        text(&o.stdout).contains("no silences in force"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // No expiry, or one too far: refused with what to do.
+    let o = add(&[]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--for"), "{}", text(&o.stderr));
+    let o = add(&["--for", "120d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("at most 90 days"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = add(&["--for", "4h"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let id = text(&o.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let o = gdalert(&["silence", "list", "--store", store]);
+    let listed = text(&o.stdout);
+    assert!(
+        listed.contains(&id) && listed.contains("owner alice") && listed.contains("SEC-7"),
+        "{listed}"
+    );
+
+    // The pipeline honours it (a replay on the wall clock: now).
+    let replay = || {
+        gdalert(&[
+            "replay",
+            "--store",
+            store,
+            "--clock",
+            "wall",
+            "--format",
+            "json",
+            c2.to_str().unwrap(),
+        ])
+    };
+    let o = replay();
+    assert_eq!(
+        decisions(&o),
+        ["suppressed", "suppressed"],
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(text(&o.stdout).contains(&format!("muted by silence {id}")));
+
+    let o = gdalert(&["silence", "expire", &id, "--by", "bob", "--store", store]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = gdalert(&["silence", "show", &id, "--store", store]);
+    assert!(
+        text(&o.stdout).contains("\"expired_by\": \"bob\""),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = replay();
+    assert_eq!(decisions(&o), ["sent", "dry_run"], "{}", text(&o.stdout));
+}

@@ -1,5 +1,6 @@
 //! `gdalert redrive` against the local AWS API server: dead letters of both
-//! shapes are delivered once and deleted; what cannot be handled stays.
+//! shapes are delivered once and deleted; what cannot be handled stays. And
+//! `gdalert silence` against the deployed table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -156,4 +157,73 @@ async fn state_create_table_makes_the_templates_table_the_functions_can_use() {
     let aws = gdalert_aws::AwsClients::from_config(&sdk_config(&moto_url()).await);
     gdalert_pipeline::store::contract::check(&gdalert_aws::DynamoStore::new(aws.dynamodb, &table))
         .await;
+}
+
+#[tokio::test]
+async fn silence_add_list_and_expire_work_against_the_deployed_table() {
+    let config = sdk_config(&moto_url()).await;
+    let aws = gdalert_aws::AwsClients::from_config(&config);
+    let table = unique("gdalert-silences");
+    gdalert_aws::DynamoStore::new(aws.dynamodb.clone(), &table)
+        .create_table()
+        .await
+        .unwrap();
+    let cli = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_gdalert"))
+                .args(&args)
+                .current_dir(root())
+                .env("AWS_ENDPOINT_URL", moto_url())
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .output()
+                .unwrap()
+        })
+    };
+    let args = |list: &[&str]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .chain(["--state-table".to_string(), table.clone()])
+            .collect()
+    };
+    let added = cli(args(&[
+        "silence",
+        "add",
+        "--match",
+        r#"{"detail": {"type": ["Execution:Runtime/SuspiciousTool"]}}"#,
+        "--owner",
+        "alice",
+        "--reason",
+        "scanner in the build cluster",
+        "--for",
+        "2h",
+    ]))
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&added.stdout).into_owned();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let id = out.split_whitespace().nth(1).unwrap().to_string();
+    let listed = cli(args(&["silence", "list"])).await.unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains(&id) && listed.contains("active"),
+        "{listed}"
+    );
+    let expired = cli(args(&["silence", "expire", &id])).await.unwrap();
+    assert!(
+        expired.status.success(),
+        "{}",
+        String::from_utf8_lossy(&expired.stderr)
+    );
+    let listed = cli(args(&["silence", "list"])).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("no silences in force"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
 }

@@ -385,3 +385,84 @@ async fn a_slow_receiver_is_cut_off_before_the_invocation_deadline_and_the_retry
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_silence_in_the_dynamodb_table_mutes_the_function_without_a_redeploy_until_it_ends() {
+    let config = sdk_config(&moto_url()).await;
+    let aws = AwsClients::from_config(&config);
+    let table = unique("gdalert-silence");
+    let store = DynamoStore::new(aws.dynamodb.clone(), &table);
+    store.create_table().await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (topic, queue_url) = topic_with_queue(&aws.sns, &sqs, "silence").await;
+
+    let api = RuntimeApi::start().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_finding-alerts"));
+    lambda_env(&mut cmd, &api.address);
+    cmd.env("GDALERT_STATE_TABLE", &table)
+        .env("GDALERT_TOPIC_ARN", &topic)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _function = Function(cmd.spawn().unwrap());
+
+    // Added while the function runs (what `gdalert silence add --state-table` writes).
+    let now = chrono::Utc::now();
+    let silence = gdalert_pipeline::silence::NewSilence {
+        pattern: r#"{"detail": {"type": ["Backdoor:Runtime/C&CActivity.B"]}}"#.into(),
+        route: None,
+        owner: "alice".into(),
+        reason: "pentest".into(),
+        ticket: None,
+        expires_at: now + chrono::Duration::hours(1),
+    }
+    .check("sil-e2e".into(), now)
+    .unwrap();
+    gdalert_pipeline::silence::update(&store, now, |list| {
+        list.silences.push(silence.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+
+    let event: Value = serde_json::from_str(&fixture("runtime-fargate-c2-high.json")).unwrap();
+    api.invoke("req-1", event.clone());
+    let answers = within("muted invocation", api.answers(1)).await;
+    let answer = answers[0].result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    let rows = answer["deliveries"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{answer}");
+    for row in rows {
+        assert_eq!(row["decision"], "suppressed", "{answer}");
+        assert!(
+            row["reason"].as_str().unwrap().contains("sil-e2e"),
+            "{answer}"
+        );
+    }
+    assert!(
+        receive(&sqs, &queue_url).await.is_empty(),
+        "muted, yet published"
+    );
+
+    // Ended early: the next publication of the finding is alerted.
+    gdalert_pipeline::silence::update(&store, now, |list| {
+        for s in &mut list.silences {
+            s.expires_at = chrono::Utc::now();
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut again = event;
+    again["id"] = serde_json::json!("evt-after-silence");
+    api.invoke("req-2", again);
+    let answers = within("invocation after the silence", api.answers(2)).await;
+    let answer = answers[1].result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        answer["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["decision"] == "sent"),
+        "{answer}"
+    );
+    assert_eq!(receive(&sqs, &queue_url).await.len(), 1);
+}

@@ -39,7 +39,7 @@ use super::group::{self, GroupState};
 use super::keys::StateKey;
 use super::storm::{self, StormState};
 use super::subject::{NoState, Step, Subject, SubjectState};
-use super::{gate, human, Decided, Decision, Pipeline, RunOptions, MAX_ATTEMPTS};
+use super::{gate, human, Decided, Decision, Mutes, Pipeline, RunOptions, MAX_ATTEMPTS};
 
 /// Plans kept per subject: enough for the retries of recent events.
 const MAX_PLANS: usize = 8;
@@ -250,11 +250,12 @@ impl Pipeline {
         alert: &Alert,
         verdict: &mut Verdict,
         routes: &[&Route],
+        mutes: &Mutes,
         now: DateTime<Utc>,
         opts: &RunOptions,
     ) -> Result<Decisions, StoreError> {
         let gates: Vec<Option<(Decision, String)>> =
-            routes.iter().map(|r| gate(r, alert)).collect();
+            routes.iter().map(|r| gate(r, alert, mutes)).collect();
         let open: Vec<bool> = gates.iter().map(Option::is_none).collect();
         if !open.iter().any(|o| *o) {
             // Nothing to remember: every route turns this event away.

@@ -240,6 +240,7 @@ impl Pipeline {
             replayed: false,
             store_error,
             fallback: None,
+            silences: Default::default(),
         }
     }
 
@@ -398,6 +399,7 @@ impl Pipeline {
                     replayed: false,
                     store_error,
                     fallback: None,
+                    silences: Default::default(),
                 })
             }
             None => None,

@@ -50,6 +50,8 @@ pub enum StateKey {
         route: String,
         destination: String,
     },
+    /// The silences, one record (`silence/all`, see [`crate::silence`]).
+    Silences,
 }
 
 impl StateKey {
@@ -58,6 +60,7 @@ impl StateKey {
         let (kind, rest) = key.split_once('/')?;
         match kind {
             "finding" | "coverage" | "event" => Some(StateKey::Subject(key.to_string())),
+            "silence" if rest == "all" => Some(StateKey::Silences),
             "group" => {
                 let (route, group) = rest.split_once('/')?;
                 Some(StateKey::Group {
@@ -106,6 +109,7 @@ impl fmt::Display for StateKey {
                 route,
                 destination,
             } => format!("delivery/{alert}/{route}/{destination}"),
+            StateKey::Silences => crate::silence::SILENCES_KEY.to_string(),
         };
         f.write_str(&bounded(key))
     }
@@ -133,6 +137,7 @@ mod tests {
                 route: "runtime".into(),
                 destination: "chat".into(),
             },
+            StateKey::Silences,
         ];
         for key in keys {
             assert_eq!(StateKey::parse(&key.to_string()), Some(key));

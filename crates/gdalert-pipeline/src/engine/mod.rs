@@ -18,10 +18,11 @@
 //! [`report`] (what a run did, in one vocabulary).
 //!
 //! **State calls per event**, counted at the DynamoDB API (D = destinations
-//! sent to): a new finding sent costs 2 + D (one `BatchGetItem`, one
-//! `TransactWriteItems` holding the decision and the claims, one `PutItem`
-//! per completed delivery) in 3 sequential round trips; the same event again
-//! costs 1; a suppressed count bump 2; a new finding of an open group 2.
+//! sent to): a new finding sent costs 3 + D (one `GetItem` of the silences,
+//! one `BatchGetItem`, one `TransactWriteItems` holding the decision and the
+//! claims, one `PutItem` per completed delivery) in 4 sequential round trips;
+//! the same event again costs 2; a suppressed count bump 3; a new finding of
+//! an open group 3. An event no route takes costs nothing.
 //!
 //! **Failure policy**: our own state must never cost an alert. If the store
 //! fails, the event is handled as if seen for the first time, delivered,
@@ -48,7 +49,8 @@ use crate::alert::{enrich, Alert, EnrichOptions, Verdict};
 use crate::config::{Config, Destination, Route};
 use crate::lifecycle::Lifecycle;
 use crate::render::Payload;
-use crate::store::Store;
+use crate::silence::{ActiveSilences, Silence};
+use crate::store::{Store, StoreError};
 
 pub use keys::StateKey;
 pub use report::{DeliveryReport, Report, Status};
@@ -238,15 +240,32 @@ impl Pipeline {
         let said = enrich(event, Lifecycle::Other, &self.enrich);
         let routes = self.routes_for(node);
         let mut verdict = Verdict::new(Lifecycle::Other);
-        let (items, replayed, store_error) = match self
-            .decide(store, event, &said, &mut verdict, &routes, now, opts)
-            .await
-        {
+        // The silences are read first; a store that cannot answer them is
+        // not asked again for the decision (one timeout, not two).
+        let (mutes, decided) = match self.mutes(store, node, &said, &routes, now).await {
+            Ok(mutes) => {
+                let decided = self
+                    .decide(
+                        store,
+                        event,
+                        &said,
+                        &mut verdict,
+                        &routes,
+                        &mutes,
+                        now,
+                        opts,
+                    )
+                    .await;
+                (mutes, decided)
+            }
+            Err(e) => (Mutes::new(), Err(e)),
+        };
+        let (items, replayed, store_error) = match decided {
             Ok(decisions) => (decisions.items, decisions.replayed, None),
             Err(e) => {
                 verdict = Verdict::new(decide::stateless_lifecycle(event, &said));
                 verdict.dedupe_unavailable = true;
-                (self.fail_open(&said, &routes, opts), false, Some(e))
+                (self.fail_open(&said, &routes, &mutes, opts), false, Some(e))
             }
         };
         let alert = said.decided(verdict);
@@ -257,6 +276,10 @@ impl Pipeline {
             replayed,
             store_error,
             fallback: None,
+            silences: mutes
+                .into_iter()
+                .map(|(route, silence)| (route, silence.id))
+                .collect(),
         };
         report.fallback = self
             .notify_fallback(store, &report, sender, opts, now)
@@ -270,11 +293,12 @@ impl Pipeline {
         &self,
         alert: &Alert,
         routes: &[&Route],
+        mutes: &Mutes,
         opts: &RunOptions,
     ) -> Vec<(Decided, deliver::Ticket)> {
         let mut items = Vec::new();
         for route in routes {
-            let (decision, reason) = gate(route, alert).unwrap_or((
+            let (decision, reason) = gate(route, alert, mutes).unwrap_or((
                 Decision::Sent,
                 "state store unavailable: sent without dedupe".to_string(),
             ));
@@ -337,7 +361,45 @@ impl Pipeline {
 }
 
 /// Route-level rules that need no state: archived and sample findings.
-fn gate(route: &Route, alert: &Alert) -> Option<(Decision, String)> {
+/// The silence muting each route that takes the event (by route name).
+pub(crate) type Mutes = std::collections::BTreeMap<String, Silence>;
+
+impl Pipeline {
+    /// Which of `routes` an active silence mutes for this alert: one read of
+    /// the silences record. A store that cannot answer is an error (the
+    /// caller fails open: nothing muted, the alert sent); a record that
+    /// cannot be read mutes nothing and is logged.
+    async fn mutes(
+        &self,
+        store: &dyn Store,
+        node: &ParsedEvent<'_>,
+        alert: &Alert,
+        routes: &[&Route],
+        now: DateTime<Utc>,
+    ) -> Result<Mutes, StoreError> {
+        if routes.is_empty() {
+            return Ok(Mutes::new());
+        }
+        let active = match crate::silence::load(store, now).await {
+            Ok((list, _)) => ActiveSilences::new(&list, now),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::warn!(error = %e, "silences unreadable: none applied to this event");
+                return Ok(Mutes::new());
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(routes
+            .iter()
+            .filter_map(|route| {
+                let silence = active.muting(node, alert, &route.name)?;
+                tracing::info!(silence = %silence.id, route = %route.name, event = %alert.event_id, "muted by silence");
+                Some((route.name.clone(), silence.clone()))
+            })
+            .collect())
+    }
+}
+
+fn gate(route: &Route, alert: &Alert, mutes: &Mutes) -> Option<(Decision, String)> {
     if alert.archived && !route.archived {
         return Some((
             Decision::Dropped,
@@ -349,6 +411,9 @@ fn gate(route: &Route, alert: &Alert) -> Option<(Decision, String)> {
             Decision::Dropped,
             "GuardDuty sample finding; set `samples = true` on the route to receive these".into(),
         ));
+    }
+    if let Some(silence) = mutes.get(&route.name) {
+        return Some((Decision::Suppressed, crate::silence::reason(silence)));
     }
     None
 }

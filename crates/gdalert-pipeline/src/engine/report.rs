@@ -92,6 +92,8 @@ pub struct Report {
     pub store_error: Option<StoreError>,
     /// The "delivery failed" notice sent to `settings.fallback_destination`.
     pub fallback: Option<DeliveryReport>,
+    /// Route name → id of the silence that muted the event on that route.
+    pub silences: std::collections::BTreeMap<String, String>,
 }
 
 impl Report {
