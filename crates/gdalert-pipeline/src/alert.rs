@@ -215,6 +215,11 @@ impl Alert {
             self.meaning = "GuardDuty archived this finding (by hand or by a suppression rule); no action is needed unless that was a mistake.".into();
             self.triage.clear();
         }
+        for (i, gap) in verdict.coverage_gaps.iter().enumerate() {
+            self.resource
+                .context
+                .insert(i, ("Coverage".to_string(), gap.clone()));
+        }
         if !verdict.alerted_before.is_empty() {
             let items = verdict
                 .alerted_before
@@ -248,6 +253,10 @@ pub struct Verdict {
     /// line each (finding type, finding id, when).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerted_before: Vec<String>,
+    /// For a runtime finding: where GuardDuty's runtime coverage was lost
+    /// during the finding's activity, or is lost now, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage_gaps: Vec<String>,
 }
 
 impl Verdict {
@@ -258,6 +267,7 @@ impl Verdict {
             outage_secs: None,
             dedupe_unavailable: false,
             alerted_before: Vec::new(),
+            coverage_gaps: Vec::new(),
         }
     }
 }

@@ -124,6 +124,7 @@ pub enum IncidentStatus {
 pub struct IncidentState {
     pub status: IncidentStatus,
     pub opened_at: DateTime<Utc>,
+    /// When Healthy came (kept once closed: the end of the gap).
     pub resolving_since: Option<DateTime<Utc>>,
     /// Unhealthy events while open.
     pub repeats: u64,
@@ -183,6 +184,8 @@ pub fn classify_coverage(
             let mut next = prev.clone();
             if hold.is_zero() {
                 next.status = IncidentStatus::Closed;
+                // When coverage came back: the end of the gap findings are told of.
+                next.resolving_since = Some(now);
                 (Lifecycle::Resolved, next)
             } else {
                 next.status = IncidentStatus::Resolving;

@@ -878,3 +878,111 @@ fn an_unreadable_silences_record_mutes_nothing() {
     let (_, statuses) = run.event(&fixture("runtime-fargate-c2-high.json"), t0());
     assert_eq!(statuses, [Status::Sent, Status::Sent]);
 }
+
+/// The Fargate C&C finding, active `first`..`last`, on cluster `cluster`.
+fn c2_finding_on(cluster: &str, id: &str, first: DateTime<Utc>, last: DateTime<Utc>) -> Value {
+    let mut e = fixture("runtime-fargate-c2-high.json");
+    e["id"] = json!(id);
+    e["detail"]["id"] = json!(format!("finding-{id}"));
+    e["detail"]["resource"]["ecsClusterDetails"]["name"] = json!(cluster);
+    e["detail"]["service"]["eventFirstSeen"] = json!(first.to_rfc3339());
+    e["detail"]["service"]["eventLastSeen"] = json!(last.to_rfc3339());
+    e["detail"]["updatedAt"] = json!(last.to_rfc3339());
+    e
+}
+
+#[test]
+fn a_runtime_finding_says_when_guardduty_was_blind_where_it_happened() {
+    let run = Run::new(ROUTES);
+    let unhealthy = fixture("runtime-protection-unhealthy-ecs-fargate.real.json");
+    let healthy = fixture("runtime-protection-healthy-ecs-fargate.real.json");
+    let cluster = unhealthy["detail"]["resourceDetails"]["ecsClusterDetails"]["clusterName"]
+        .as_str()
+        .or_else(|| unhealthy["detail"]["ecsClusterDetails"]["clusterName"].as_str())
+        .map(str::to_string);
+    // The coverage fixture's cluster, as the pipeline keyed it.
+    let (opened, _) = run.event(&stamped(&unhealthy, t0()), t0());
+    let cluster = cluster.unwrap_or_else(|| opened.alert.resource.cluster.clone().unwrap());
+    let account = opened.alert.account_id.clone();
+    let region = opened.alert.region.clone();
+    let on_cluster = |mut e: Value| {
+        e["detail"]["accountId"] = json!(account);
+        e["detail"]["region"] = json!(region);
+        e["region"] = json!(region);
+        e
+    };
+
+    // While coverage is lost: the alert says so.
+    let now = t0() + Duration::minutes(30);
+    let (report, _) = run.event(
+        &on_cluster(c2_finding_on(&cluster, "during", now, now)),
+        now,
+    );
+    let coverage: Vec<&(String, String)> = report
+        .alert
+        .resource
+        .context
+        .iter()
+        .filter(|(l, _)| l == "Coverage")
+        .collect();
+    assert_eq!(coverage.len(), 1, "{:?}", report.alert.resource.context);
+    assert!(
+        coverage[0]
+            .1
+            .contains("is lost now (since 2026-11-20 10:10 UTC)"),
+        "{coverage:?}"
+    );
+
+    // Coverage back at 11:40; a finding active 10:30–11:00 was in the gap.
+    let back = t0() + Duration::minutes(90);
+    run.event(&stamped(&healthy, back), back);
+    let (report, _) = run.event(
+        &on_cluster(c2_finding_on(
+            &cluster,
+            "in-gap",
+            t0() + Duration::minutes(20),
+            t0() + Duration::minutes(50),
+        )),
+        back + Duration::minutes(5),
+    );
+    let gap = report
+        .alert
+        .resource
+        .context
+        .iter()
+        .find(|(l, _)| l == "Coverage");
+    assert!(
+        gap.is_some_and(
+            |(_, v)| v.contains("was lost 2026-11-20 10:10 UTC to 2026-11-20 11:40 UTC")
+        ),
+        "{:?}",
+        report.alert.resource.context
+    );
+    // A finding active only after coverage came back says nothing of it.
+    let later = back + Duration::minutes(30);
+    let (report, _) = run.event(
+        &on_cluster(c2_finding_on(&cluster, "after", later, later)),
+        later,
+    );
+    assert!(
+        !report
+            .alert
+            .resource
+            .context
+            .iter()
+            .any(|(l, _)| l == "Coverage"),
+        "{:?}",
+        report.alert.resource.context
+    );
+    // Another cluster: nothing.
+    let (report, _) = run.event(
+        &on_cluster(c2_finding_on("other-cluster", "other", now, now)),
+        now,
+    );
+    assert!(!report
+        .alert
+        .resource
+        .context
+        .iter()
+        .any(|(l, _)| l == "Coverage"));
+}

@@ -1,6 +1,7 @@
 //! `gdalert`: run the alert pipeline locally, and the tools security teams
 //! use on their pattern and route files.
 
+mod compare;
 mod delivery;
 mod infra;
 mod local;

@@ -86,6 +86,11 @@ pub struct ReplayArgs {
     /// message, as if their windows had passed.
     #[arg(long)]
     flush: bool,
+    /// Compare two routes files (or directories holding routes.toml) over
+    /// the events: which alerts move to other routes or destinations,
+    /// appear, or disappear. Routing only; nothing is sent or stored.
+    #[arg(long, num_args = 2, value_names = ["ROUTES_A", "ROUTES_B"])]
+    compare: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -191,6 +196,9 @@ impl Printer<'_> {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
+    if let [a, b] = args.compare.as_slice() {
+        return crate::compare::run(a, b, &args.events);
+    }
     let loaded = if args.deliver {
         local::load_config(args.patterns.as_deref())?
     } else {

@@ -298,12 +298,12 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
             continue;
         };
         events += 1;
-        let routes = pipeline.routes_for(&read.node);
+        let alert = enrich(&read.event, Lifecycle::New, &Default::default());
+        let routes = pipeline.routes_sending(&read.node, &alert);
         if routes.is_empty() {
             continue;
         }
         routed += 1;
-        let alert = enrich(&read.event, Lifecycle::New, &Default::default());
         // The silence as it will be in force: at the event's own time.
         let at = read.event.time.map_or(silence.created_at, |t| t.0);
         let mut shifted = list.clone();

@@ -571,3 +571,65 @@ fn a_silence_previews_saves_mutes_replays_lists_and_expires_with_the_cli() {
     let o = replay();
     assert_eq!(decisions(&o), ["sent", "dry_run"], "{}", text(&o.stdout));
 }
+
+#[test]
+fn replay_compare_shows_which_alerts_a_routes_change_moves_drops_or_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(root().join("patterns/routes.toml")).unwrap();
+    let a = dir.path().join("a.toml");
+    std::fs::write(&a, &shipped).unwrap();
+    // B: the high route lets findings through to the broad one too, and
+    // GuardDuty's sample findings are no longer delivered.
+    let b = dir.path().join("b.toml");
+    std::fs::write(
+        &b,
+        shipped
+            .replace(
+                "name = \"runtime-high-critical\"",
+                "name = \"runtime-high-critical\"\ncontinue = true",
+            )
+            .replace("samples = true", "samples = false"),
+    )
+    .unwrap();
+    let o = gdalert(&[
+        "replay",
+        "--compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "tests/fixtures/events",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("disappears Low Execution:Runtime/NewBinaryExecuted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("moves      High Backdoor:Runtime/C&CActivity.B payments-prod"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "B: runtime → alerts-topic, runtime → console, runtime-high-critical → alerts-topic"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.trim_end()
+            .ends_with("13 event(s): 9 unchanged, 3 move, 0 appear, 1 disappear"),
+        "{out}"
+    );
+    // Nothing changes when nothing changed.
+    let o = gdalert(&[
+        "replay",
+        "--compare",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "tests/fixtures/events",
+    ]);
+    assert!(
+        text(&o.stdout).contains("13 event(s): 13 unchanged"),
+        "{}",
+        text(&o.stdout)
+    );
+}

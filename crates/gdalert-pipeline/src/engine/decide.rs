@@ -158,6 +158,9 @@ struct Layout {
     claims: BTreeMap<(usize, usize), usize>,
     /// For an attack sequence: its findings' record indexes, with their labels.
     signals: Vec<(usize, String)>,
+    /// For a runtime finding: the coverage incidents of where it happened
+    /// (record index, what is covered: `ECS cluster payments-prod`).
+    coverage: Vec<(usize, String)>,
 }
 
 impl Pipeline {
@@ -221,6 +224,21 @@ impl Pipeline {
                 }
             }
         }
+        // A runtime finding reads the coverage incidents of its cluster and
+        // instance, to say whether GuardDuty was blind there (read only).
+        let mut coverage = Vec::new();
+        if let Detail::Finding(finding) = &event.detail {
+            if finding.is_runtime() {
+                for (resource, label) in covered_resources(alert) {
+                    keys.push(crate::alert::coverage_key(
+                        &alert.account_id,
+                        &alert.region,
+                        &resource,
+                    ));
+                    coverage.push((keys.len() - 1, label));
+                }
+            }
+        }
         Layout {
             keys,
             subject: 0,
@@ -228,6 +246,7 @@ impl Pipeline {
             storms,
             claims,
             signals,
+            coverage,
         }
     }
 
@@ -270,6 +289,7 @@ impl Pipeline {
         for _ in 0..MAX_ATTEMPTS {
             let read = store.get_many(&layout.keys, now).await?;
             verdict.alerted_before = alerted_before(&layout, &read);
+            verdict.coverage_gaps = coverage_gaps(&layout, &read, event, now);
             let mut work = Working {
                 keys: &layout.keys,
                 read,
@@ -577,6 +597,86 @@ fn alerted_before(layout: &Layout, read: &[Option<Versioned>]) -> Vec<String> {
                 "{label} · alerted {}",
                 at.format("%Y-%m-%d %H:%M UTC")
             ))
+        })
+        .collect()
+}
+
+/// The resources whose coverage a finding depends on, as coverage events
+/// name them: its ECS or EKS cluster, and its instance.
+fn covered_resources(alert: &Alert) -> Vec<(gdalert_event::CoverageResource, String)> {
+    use gdalert_event::CoverageResource;
+    let mut out = Vec::new();
+    let r = &alert.resource;
+    if let Some(cluster) = r.cluster.clone() {
+        match r.platform.as_deref() {
+            Some(p) if p.starts_with("ECS") => out.push((
+                CoverageResource::EcsCluster {
+                    name: cluster.clone(),
+                },
+                format!("ECS cluster {cluster}"),
+            )),
+            Some("EKS") => out.push((
+                CoverageResource::EksCluster {
+                    name: cluster.clone(),
+                },
+                format!("EKS cluster {cluster}"),
+            )),
+            _ => {}
+        }
+    }
+    if let Some(instance) = r.instance.clone() {
+        out.push((
+            CoverageResource::Ec2Instance {
+                instance_id: instance.clone(),
+                cluster_arn: None,
+            },
+            format!("instance {instance}"),
+        ));
+    }
+    out
+}
+
+/// What the coverage incidents read say about the finding: coverage lost
+/// now, or lost during the finding's activity (first to last seen).
+fn coverage_gaps(
+    layout: &Layout,
+    read: &[Option<Versioned>],
+    event: &GuardDutyEvent,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let Detail::Finding(finding) = &event.detail else {
+        return Vec::new();
+    };
+    let last = finding
+        .service
+        .event_last_seen
+        .or(finding.updated_at)
+        .map_or(now, |t| t.0);
+    let first = finding.service.event_first_seen.map_or(last, |t| t.0);
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    layout
+        .coverage
+        .iter()
+        .filter_map(|(index, what)| {
+            let record = read.get(*index)?.as_ref()?;
+            let state: IncidentState =
+                serde_json::from_value(record.record.value.clone()).ok()?;
+            let restored = match state.status {
+                crate::lifecycle::IncidentStatus::Open => None,
+                _ => Some(state.resolving_since?),
+            };
+            match restored {
+                None => Some(format!(
+                    "runtime coverage of {what} is lost now (since {}): activity there is not being observed",
+                    time(state.opened_at)
+                )),
+                Some(back) if state.opened_at <= last && back >= first => Some(format!(
+                    "runtime coverage of {what} was lost {} to {}: activity then was not observed",
+                    time(state.opened_at),
+                    time(back)
+                )),
+                _ => None,
+            }
         })
         .collect()
 }

@@ -175,6 +175,16 @@ impl Pipeline {
         self.config.routes_for(node)
     }
 
+    /// The routes that would send `alert` (taken by [`Pipeline::routes_for`]
+    /// and not turned away by a route's gates: samples, archived), before
+    /// any state or silence: what `replay --compare` compares.
+    pub fn routes_sending(&self, node: &ParsedEvent<'_>, alert: &Alert) -> Vec<&Route> {
+        self.routes_for(node)
+            .into_iter()
+            .filter(|route| gate(route, alert, &Mutes::new()).is_none())
+            .collect()
+    }
+
     /// The key grouping `alert` on `route`: `group_by` over the event, or
     /// finding type (detail-type), account and cluster (instance).
     fn group_key(&self, route: &Route, alert: &Alert, event: &GuardDutyEvent) -> String {
