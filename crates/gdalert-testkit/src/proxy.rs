@@ -2,6 +2,14 @@
 //! ways): every request is forwarded as it came, after an optional delay,
 //! and recorded with its operation (`X-Amz-Target`) and when it started and
 //! ended, so a test can count calls and sequential round trips.
+//!
+//! It also gives the local AWS API server what DynamoDB guarantees and it
+//! lacks: the server handles requests on threads without a lock, so two
+//! concurrent `TransactWriteItems` with the same condition can both pass
+//! their checks and both apply (seen as two posts of one alert in the
+//! concurrency tests, under load). Real DynamoDB applies conditional writes
+//! atomically; the proxy forwards write operations one at a time, which
+//! restores that (reads still overlap).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +34,16 @@ struct State {
     calls: Vec<Call>,
 }
 
+/// DynamoDB operations whose conditions must be checked and applied as one
+/// step: forwarded one at a time (see the module docs).
+const WRITES: &[&str] = &[
+    "TransactWriteItems",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+];
+
 /// A running proxy.
 #[derive(Debug, Clone)]
 pub struct CountingProxy {
@@ -44,11 +62,13 @@ impl CountingProxy {
         }));
         let http = reqwest::Client::new();
         let shared = state.clone();
+        let writes = Arc::new(tokio::sync::Mutex::new(()));
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let state = shared.clone();
                 let http = http.clone();
-                async move { forward(state, http, method, uri, headers, body).await }
+                let writes = writes.clone();
+                async move { forward(state, writes, http, method, uri, headers, body).await }
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -95,6 +115,7 @@ impl CountingProxy {
 
 async fn forward(
     state: Arc<Mutex<State>>,
+    writes: Arc<tokio::sync::Mutex<()>>,
     http: reqwest::Client,
     method: Method,
     uri: Uri,
@@ -121,6 +142,11 @@ async fn forward(
             request = request.header(name, value);
         }
     }
+    let _one_write_at_a_time = if WRITES.contains(&operation.as_str()) {
+        Some(writes.lock().await)
+    } else {
+        None
+    };
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
