@@ -165,10 +165,6 @@ fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
     })
 }
 
-fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-    lenient(d)
-}
-
 /// `service.detection`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -215,11 +211,11 @@ pub struct Signal {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "lenient_time")]
+    #[serde(default, deserialize_with = "lenient")]
     pub first_seen_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "lenient_time")]
+    #[serde(default, deserialize_with = "lenient")]
     pub last_seen_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "lenient_time")]
+    #[serde(default, deserialize_with = "lenient")]
     pub created_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "lenient_f64")]
     pub severity: Option<f64>,
@@ -230,15 +226,17 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// The finding id, for a signal that is a GuardDuty finding
-    /// (`uid` is then the finding's ARN, or its id).
+    /// The finding id, for a signal that is a GuardDuty finding (`uid` is
+    /// then the finding's ARN, or its id), when it has the shape of one
+    /// (letters and digits, 64 at most): it is shown and used in state keys.
     pub fn finding_id(&self) -> Option<&str> {
         if self.signal_type.as_deref() != Some("FINDING") {
             return None;
         }
         let uid = self.uid.as_deref()?;
         let id = uid.rsplit('/').next().unwrap_or(uid);
-        (!id.is_empty()).then_some(id)
+        (!id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then_some(id)
     }
 }
 

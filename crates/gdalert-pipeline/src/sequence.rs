@@ -151,10 +151,7 @@ fn timeline(signals: &[Signal]) -> Vec<Item> {
                     }
                 }
             }
-            if let Some(id) = s
-                .finding_id()
-                .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
-            {
+            if let Some(id) = s.finding_id() {
                 lead.push(format!("finding {id}"));
             }
             text.extend(s.description.clone());
@@ -267,9 +264,7 @@ pub(crate) fn signal_findings(
         .signals
         .iter()
         .filter_map(|s| {
-            let id = s
-                .finding_id()
-                .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))?;
+            let id = s.finding_id()?;
             let arn: Vec<&str> = s.uid.as_deref().unwrap_or_default().split(':').collect();
             let (account, region) = match arn.as_slice() {
                 ["arn", _, "guardduty", region, account, ..] => (*account, *region),

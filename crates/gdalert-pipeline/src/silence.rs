@@ -253,24 +253,38 @@ impl ActiveSilences {
         self.silences.is_empty()
     }
 
-    /// The silence that mutes `alert` on `route`, if one does. Critical
-    /// alerts and attack sequences are muted only by a silence naming them.
-    pub fn muting(&self, node: &ParsedEvent<'_>, alert: &Alert, route: &str) -> Option<&Silence> {
+    /// The silences whose pattern matches the event and whose scope takes
+    /// `route`, before the protection of Critical alerts and sequences.
+    pub fn matching(&self, node: &ParsedEvent<'_>, route: &str) -> Vec<&Silence> {
         if self.silences.is_empty() {
-            return None;
+            return Vec::new();
         }
-        let protected = alert.band == Band::Critical
-            || alert
-                .finding_type
-                .as_deref()
-                .is_some_and(|t| t.starts_with("AttackSequence:"));
         self.set
             .matches(node)
             .into_iter()
             .filter_map(|id| self.silences.get(id))
             .filter(|s| s.route.as_deref().is_none_or(|r| r == route))
+            .collect()
+    }
+
+    /// The silence that mutes `alert` on `route`, if one does. Critical
+    /// alerts and attack sequences are muted only by a silence naming them.
+    pub fn muting(&self, node: &ParsedEvent<'_>, alert: &Alert, route: &str) -> Option<&Silence> {
+        let protected = protected(alert);
+        self.matching(node, route)
+            .into_iter()
             .find(|s| !protected || s.names(alert))
     }
+}
+
+/// Whether only a silence naming it may mute `alert`: a Critical alert or an
+/// attack sequence.
+pub fn protected(alert: &Alert) -> bool {
+    alert.band == Band::Critical
+        || alert
+            .finding_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("AttackSequence:"))
 }
 
 /// Why an alert was muted, in words (the delivery's reason).

@@ -288,9 +288,15 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
     }
     let read = local::read_inputs(paths)?;
     let inputs = local::pasted_to_events(read.events);
-    let list = SilenceList {
-        silences: vec![silence.clone()],
-    };
+    // Compiled once. Whether a silence mutes does not depend on the time it
+    // is asked (the store's reader checks that), so the preview asks as if
+    // it were in force when each event happened.
+    let active = ActiveSilences::new(
+        &SilenceList {
+            silences: vec![silence.clone()],
+        },
+        silence.created_at,
+    );
     let mut muted_by_type = std::collections::BTreeMap::<String, usize>::new();
     let (mut events, mut routed, mut muted, mut passed) = (0, 0, 0, 0);
     for input in &inputs {
@@ -304,14 +310,6 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
             continue;
         }
         routed += 1;
-        // The silence as it will be in force: at the event's own time.
-        let at = read.event.time.map_or(silence.created_at, |t| t.0);
-        let mut shifted = list.clone();
-        for s in &mut shifted.silences {
-            s.created_at = at;
-            s.expires_at = at + (silence.expires_at - silence.created_at);
-        }
-        let active = ActiveSilences::new(&shifted, at);
         let muting: Vec<&str> = routes
             .iter()
             .filter(|r| active.muting(&read.node, &alert, &r.name).is_some())
@@ -320,16 +318,10 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
         if muting.is_empty() {
             // Matched the pattern on its route but protected: say so, it
             // would be a surprise otherwise.
-            let protected = alert.band == gdalert_pipeline::Band::Critical
-                || alert
-                    .finding_type
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with("AttackSequence:"));
-            let on_route = silence
-                .route
-                .as_deref()
-                .is_none_or(|name| routes.iter().any(|r| r.name == name));
-            if protected && on_route && pattern_matches(&silence.pattern, &input.text) {
+            let matched = routes
+                .iter()
+                .any(|r| !active.matching(&read.node, &r.name).is_empty());
+            if silence::protected(&alert) && matched {
                 passed += 1;
                 crate::out!(
                     "passes  {} {} {}  (Critical and attack sequences are muted only when the pattern names their type or id)",
@@ -366,16 +358,4 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
         silence_id = silence.id
     )?;
     Ok(())
-}
-
-fn pattern_matches(pattern: &str, event: &str) -> bool {
-    let Ok(rule) = gdalert_pattern::compile(pattern) else {
-        return false;
-    };
-    let mut builder = gdalert_pattern::PatternSetBuilder::new();
-    builder.add("p", rule);
-    builder
-        .build()
-        .matches_json(event)
-        .is_ok_and(|m| !m.is_empty())
 }
