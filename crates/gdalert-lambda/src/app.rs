@@ -316,9 +316,10 @@ impl App {
                     tracing::error!(destination = %d.destination, retryable, error = %d.reason, "delivery failed");
                 }
                 Status::DryRun => {}
-                Status::Suppressed if report.silences.contains_key(&d.route) => {
+                Status::Suppressed if report.silence(&d.route, &d.destination).is_some() => {
                     metrics.add("Suppressed", Some(("Reason", "silence")), 1.0);
-                    tracing::info!(silence = %report.silences[&d.route], route = %d.route, destination = %d.destination, "muted by silence");
+                    let silence = report.silence(&d.route, &d.destination).unwrap_or_default();
+                    tracing::info!(silence = %silence, route = %d.route, destination = %d.destination, "muted by silence");
                 }
                 other => {
                     let reason = format!(

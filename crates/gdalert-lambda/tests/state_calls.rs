@@ -306,3 +306,61 @@ async fn the_digest_against_a_missing_table_is_a_one_line_configuration_error() 
     assert_eq!(err.message.lines().count(), 1, "{}", err.message);
     assert!(!err.message.contains("Error {"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn concurrent_muted_events_are_each_counted_once_in_dynamodb_and_the_digest_says_how_many() {
+    let s = setup(2, "group_window = \"0s\"").await;
+    let pipeline = s.pipeline();
+    let silence = gdalert_pipeline::silence::NewSilence {
+        pattern: r#"{"detail": {"type": ["Backdoor:Runtime/C&CActivity.B"]}}"#.into(),
+        route: None,
+        destination: Some("d1".into()),
+        owner: "alice".into(),
+        reason: "red team exercise".into(),
+        ticket: Some("SEC-7".into()),
+        expires_at: at(0) + chrono::Duration::days(3),
+    }
+    .check("sil-ddb".into(), at(0))
+    .unwrap();
+    gdalert_pipeline::silence::update(s.store.as_ref(), at(0), |list| {
+        list.silences.push(silence.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    // Five findings at once, each delivered twice (EventBridge's at least
+    // once): d0 gets each once, d1 none, and the count is five.
+    let events: Vec<Value> = (0..5)
+        .map(|i| event(&format!("muted-{i}"), &format!("finding-muted-{i}"), 1))
+        .collect();
+    let runs = events
+        .iter()
+        .chain(&events)
+        .enumerate()
+        .map(|(i, e)| run(&s, &pipeline, e, at(1), ["a", "b"][i % 2]));
+    let statuses = futures_util::future::join_all(runs).await;
+    for st in &statuses {
+        assert_eq!(st[1], Status::Suppressed, "{statuses:?}");
+    }
+    let sent = s.sender.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(sent.iter().all(|(d, _)| d == "d0"), "{sent:?}");
+
+    // A day later the digest tells d1 (the destination muted) how many.
+    let reports = pipeline
+        .run_digest(
+            s.store.as_ref(),
+            s.sender.as_ref(),
+            at(1) + chrono::Duration::days(1),
+            &RunOptions::deliver("digest"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].alert.title,
+        "Muted by silence sil-ddb: 5 alert(s)"
+    );
+    assert_eq!(reports[0].deliveries[0].destination, "d1");
+    assert_eq!(reports[0].deliveries[0].status, Status::Sent);
+}

@@ -140,6 +140,9 @@ pub const ALERTED_BEFORE: &str = "Already alerted as findings";
 /// The heading of a digest's list of held-back alerts.
 pub const HELD_BACK: &str = "Held back";
 
+/// The heading of a digest's list of alerts silences muted.
+pub const MUTED: &str = "Muted by silences";
+
 /// How many items of one list an alert keeps (renderers may show fewer).
 pub const SECTION_ITEMS: usize = 10;
 

@@ -1,8 +1,8 @@
 //! Silences: mutes that expire by themselves, kept in the state store.
 //!
 //! A silence is an EventBridge pattern (the routes' engine and error
-//! messages), an optional route it is limited to, an owner, a reason, an
-//! optional ticket and a required expiry. The functions read the one
+//! messages), an optional route and an optional destination it is limited
+//! to, an owner, a reason, an optional ticket and a required expiry. The functions read the one
 //! silences record once per event (one `GetItem`, beside the decision's
 //! batch read), so a silence added with `gdalert silence add` is honoured by
 //! the next event, without a redeploy.
@@ -31,6 +31,9 @@ pub const SILENCES_KEY: &str = "silence/all";
 /// The longest a silence may last: a mute nobody remembers is a blind spot.
 pub const MAX_SILENCE: Duration = Duration::days(90);
 
+/// How long before its end a silence is announced in the digest.
+pub const ANNOUNCE_BEFORE: Duration = Duration::days(1);
+
 /// How long expired silences stay listed (`gdalert silence list --all`).
 const KEEP_EXPIRED: Duration = Duration::days(30);
 
@@ -43,6 +46,10 @@ pub struct Silence {
     /// Only this route is muted (all routes when `None`).
     #[serde(default)]
     pub route: Option<String>,
+    /// Only this destination is muted (all when `None`): "stop paging for
+    /// this, keep it in the channel".
+    #[serde(default)]
+    pub destination: Option<String>,
     pub owner: String,
     pub reason: String,
     #[serde(default)]
@@ -52,11 +59,41 @@ pub struct Silence {
     /// Who ended it early, if someone did.
     #[serde(default)]
     pub expired_by: Option<String>,
+    /// When the digest announced that it ends within a day.
+    #[serde(default)]
+    pub announced_at: Option<DateTime<Utc>>,
 }
 
 impl Silence {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.created_at <= now && now < self.expires_at
+    }
+
+    /// Whether the digest should say now that this silence ends within
+    /// [`ANNOUNCE_BEFORE`] (once: not yet announced, still active).
+    pub fn ends_soon(&self, now: DateTime<Utc>) -> bool {
+        self.is_active(now)
+            && self.announced_at.is_none()
+            && self.expires_at - now <= ANNOUNCE_BEFORE
+    }
+
+    /// Whether this silence applies to deliveries of `route` to
+    /// `destination` (`None`: the whole route, so only silences without a
+    /// destination scope).
+    fn scoped_to(&self, route: &str, destination: Option<&str>) -> bool {
+        self.route.as_deref().is_none_or(|r| r == route)
+            && self.destination.as_deref() == destination
+    }
+
+    /// Where it applies, in words: `route runtime`, `destination pager`,
+    /// `route runtime → destination pager`, or `every route`.
+    pub fn scope(&self) -> String {
+        match (&self.route, &self.destination) {
+            (None, None) => "every route".into(),
+            (Some(r), None) => format!("route {r}"),
+            (None, Some(d)) => format!("destination {d}"),
+            (Some(r), Some(d)) => format!("route {r} → destination {d}"),
+        }
     }
 
     /// Whether the pattern names this alert's finding type or id exactly
@@ -81,6 +118,7 @@ impl Silence {
 pub struct NewSilence {
     pub pattern: String,
     pub route: Option<String>,
+    pub destination: Option<String>,
     pub owner: String,
     pub reason: String,
     pub ticket: Option<String>,
@@ -125,12 +163,14 @@ impl NewSilence {
             id,
             pattern: compact,
             route: self.route,
+            destination: self.destination,
             owner: self.owner.trim().to_string(),
             reason: self.reason.trim().to_string(),
             ticket: self.ticket.filter(|t| !t.trim().is_empty()),
             created_at: now,
             expires_at: self.expires_at,
             expired_by: None,
+            announced_at: None,
         })
     }
 }
@@ -253,9 +293,15 @@ impl ActiveSilences {
         self.silences.is_empty()
     }
 
-    /// The silences whose pattern matches the event and whose scope takes
-    /// `route`, before the protection of Critical alerts and sequences.
-    pub fn matching(&self, node: &ParsedEvent<'_>, route: &str) -> Vec<&Silence> {
+    /// The silences whose pattern matches the event and whose scope is
+    /// `route` (and `destination`, or the whole route when `None`), before
+    /// the protection of Critical alerts and sequences.
+    pub fn matching(
+        &self,
+        node: &ParsedEvent<'_>,
+        route: &str,
+        destination: Option<&str>,
+    ) -> Vec<&Silence> {
         if self.silences.is_empty() {
             return Vec::new();
         }
@@ -263,15 +309,22 @@ impl ActiveSilences {
             .matches(node)
             .into_iter()
             .filter_map(|id| self.silences.get(id))
-            .filter(|s| s.route.as_deref().is_none_or(|r| r == route))
+            .filter(|s| s.scoped_to(route, destination))
             .collect()
     }
 
-    /// The silence that mutes `alert` on `route`, if one does. Critical
-    /// alerts and attack sequences are muted only by a silence naming them.
-    pub fn muting(&self, node: &ParsedEvent<'_>, alert: &Alert, route: &str) -> Option<&Silence> {
+    /// The silence that mutes `alert` on `route` (to `destination`, or the
+    /// whole route when `None`), if one does. Critical alerts and attack
+    /// sequences are muted only by a silence naming them.
+    pub fn muting(
+        &self,
+        node: &ParsedEvent<'_>,
+        alert: &Alert,
+        route: &str,
+        destination: Option<&str>,
+    ) -> Option<&Silence> {
         let protected = protected(alert);
-        self.matching(node, route)
+        self.matching(node, route, destination)
             .into_iter()
             .find(|s| !protected || s.names(alert))
     }

@@ -746,15 +746,30 @@ fn add_silence(
     from: DateTime<Utc>,
     hours: i64,
 ) -> String {
+    add_scoped_silence(run, pattern, route, None, from, hours)
+}
+
+fn add_scoped_silence(
+    run: &Run,
+    pattern: &str,
+    route: Option<&str>,
+    destination: Option<&str>,
+    from: DateTime<Utc>,
+    hours: i64,
+) -> String {
     let silence = gdalert_pipeline::silence::NewSilence {
         pattern: pattern.into(),
         route: route.map(str::to_string),
+        destination: destination.map(str::to_string),
         owner: "alice".into(),
         reason: "pentest".into(),
         ticket: Some("SEC-1".into()),
         expires_at: from + Duration::hours(hours),
     }
-    .check(format!("sil-{}", pattern.len()), from)
+    .check(
+        format!("sil-{}-{}", pattern.len(), destination.unwrap_or("all")),
+        from,
+    )
     .unwrap();
     let id = silence.id.clone();
     block_on(gdalert_pipeline::silence::update(
@@ -789,7 +804,8 @@ fn a_silence_mutes_what_it_matches_until_it_expires_and_never_a_critical_it_does
         .deliveries
         .iter()
         .all(|d| d.reason.contains(&id) && d.reason.contains("alice")));
-    assert_eq!(report.silences.get("runtime"), Some(&id));
+    assert_eq!(report.silence("runtime", "chat"), Some(id.as_str()));
+    assert_eq!(report.silence("runtime", "pager"), Some(id.as_str()));
     assert_eq!(run.sent(), 0);
     // The same cluster at Critical passes: the silence does not name its type.
     let critical = republished(
@@ -858,6 +874,112 @@ fn a_silence_that_names_a_critical_type_mutes_it_and_a_route_scope_is_kept() {
         "{:?}",
         report.deliveries
     );
+}
+
+#[test]
+fn a_silence_scoped_to_one_destination_mutes_only_that_one_and_the_alert_is_still_remembered() {
+    let run = Run::new(ROUTES);
+    let id = add_scoped_silence(
+        &run,
+        r#"{"detail": {"type": ["Backdoor:Runtime/C&CActivity.B"]}}"#,
+        None,
+        Some("pager"),
+        t0(),
+        4,
+    );
+    let event = fixture("runtime-fargate-c2-high.json");
+    let (report, statuses) = run.event(&event, t0() + Duration::minutes(1));
+    assert_eq!(statuses, [Status::Sent, Status::Suppressed]);
+    assert_eq!(report.silence("runtime", "pager"), Some(id.as_str()));
+    assert_eq!(report.silence("runtime", "chat"), None);
+    assert_eq!(run.sent(), 1);
+    // The chat got the alert, so the same publication again is a duplicate
+    // there, and still muted on the pager (not sent because of the retry).
+    let (_, statuses) = run.event(&event, t0() + Duration::minutes(2));
+    assert_eq!(statuses, [Status::AlreadyDelivered, Status::Suppressed]);
+    assert_eq!(run.sent(), 1);
+}
+
+#[test]
+fn the_digest_says_what_each_silence_muted_once_a_day_and_counts_a_retried_event_once() {
+    let run = Run::new(ROUTES);
+    let id = add_silence(
+        &run,
+        r#"{"detail": {"resource": {"ecsClusterDetails": {"name": ["payments-prod"]}}}}"#,
+        None,
+        t0(),
+        72,
+    );
+    let first = fixture("runtime-fargate-c2-high.json");
+    run.event(&first, t0() + Duration::minutes(1));
+    // The same event again (a retry): not counted twice.
+    run.event(&first, t0() + Duration::minutes(2));
+    let second = republished(&first, "evt-second", 2, 8.0);
+    run.event(&second, t0() + Duration::minutes(3));
+    assert_eq!(run.sent(), 0);
+    // Not reported at every digest run: the next report is a day later.
+    let reports = run.digest(t0() + Duration::hours(1)).unwrap();
+    assert!(reports.is_empty(), "{reports:?}");
+    let reports = run
+        .digest(t0() + Duration::minutes(1) + Duration::hours(24))
+        .unwrap();
+    assert_eq!(
+        reports.len(),
+        2,
+        "one digest per destination muted: {reports:?}"
+    );
+    for report in &reports {
+        let alert = &report.alert;
+        assert_eq!(alert.title, format!("Muted by silence {id}: 2 alert(s)"));
+        assert!(alert.meaning.contains("pentest"), "{}", alert.meaning);
+        let muted = alert
+            .sections
+            .iter()
+            .find(|s| s.heading == gdalert_pipeline::alert::MUTED)
+            .expect("a list of the muted alerts");
+        assert_eq!(muted.items.len(), 2);
+        assert_eq!(report.deliveries[0].status, Status::Sent);
+    }
+    assert_eq!(run.sent(), 2);
+    // Reported once: the next run has nothing to say.
+    let reports = run.digest(t0() + Duration::hours(26)).unwrap();
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+#[test]
+fn a_silence_ending_within_a_day_is_announced_once_to_the_destinations_it_mutes() {
+    let run = Run::new(ROUTES);
+    let id = add_scoped_silence(
+        &run,
+        r#"{"detail": {"type": ["Backdoor:Runtime/C&CActivity.B"]}}"#,
+        Some("runtime"),
+        Some("pager"),
+        t0(),
+        48,
+    );
+    // More than a day left: nothing to announce.
+    let reports = run.digest(t0() + Duration::hours(20)).unwrap();
+    assert!(reports.is_empty(), "{reports:?}");
+    let reports = run.digest(t0() + Duration::hours(30)).unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = &reports[0];
+    assert_eq!(report.deliveries[0].destination, "pager");
+    assert_eq!(report.deliveries[0].status, Status::Sent);
+    assert!(
+        report
+            .alert
+            .title
+            .starts_with(&format!("Silence {id} ends ")),
+        "{}",
+        report.alert.title
+    );
+    assert!(report
+        .alert
+        .meaning
+        .contains("route runtime → destination pager"));
+    // Announced once.
+    let reports = run.digest(t0() + Duration::hours(31)).unwrap();
+    assert!(reports.is_empty(), "{reports:?}");
 }
 
 #[test]

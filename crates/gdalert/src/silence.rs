@@ -87,6 +87,10 @@ pub struct AddArgs {
     /// Mute on this route only (default: every route).
     #[arg(long)]
     route: Option<String>,
+    /// Mute sending to this destination only (default: every destination),
+    /// e.g. stop paging but keep the channel.
+    #[arg(long)]
+    destination: Option<String>,
     /// Show what the silence would have muted in these events (files,
     /// directories, JSON Lines, a findings export) and save nothing.
     #[arg(long, num_args = 1..)]
@@ -190,11 +194,11 @@ pub async fn run(cmd: SilenceCommand) -> Result<ExitCode> {
 fn line(s: &Silence, now: DateTime<Utc>) -> String {
     let state = if s.is_active(now) { "active" } else { "ended" };
     format!(
-        "{}  {state} until {}  owner {}  route {}  reason {:?}{}  match {}",
+        "{}  {state} until {}  owner {}  on {}  reason {:?}{}  match {}",
         s.id,
         s.expires_at.format("%Y-%m-%d %H:%M UTC"),
         s.owner,
-        s.route.as_deref().unwrap_or("(all)"),
+        s.scope(),
         s.reason,
         s.ticket
             .as_deref()
@@ -244,9 +248,25 @@ async fn add(args: AddArgs, now: DateTime<Utc>) -> Result<ExitCode> {
             );
         }
     }
+    if let Some(destination) = &args.destination {
+        if !loaded.config.destinations.contains_key(destination) {
+            let known: Vec<&str> = loaded
+                .config
+                .destinations
+                .keys()
+                .map(String::as_str)
+                .collect();
+            bail!(
+                "no destination {destination:?} in {} (destinations: {})",
+                loaded.source,
+                known.join(", ")
+            );
+        }
+    }
     let request = NewSilence {
         pattern,
         route: args.route.clone(),
+        destination: args.destination.clone(),
         owner: args.owner.clone(),
         reason: args.reason.clone(),
         ticket: args.ticket.clone(),
@@ -277,6 +297,13 @@ async fn add(args: AddArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     .map_err(|e| anyhow!(e))?;
     crate::out!("added {}", line(&silence, now))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a silence may apply on `route`: the whole route, or one destination.
+fn scope(route: &gdalert_pipeline::config::Route) -> Vec<Option<&str>> {
+    std::iter::once(None)
+        .chain(route.destinations.iter().map(|d| Some(d.as_str())))
+        .collect()
 }
 
 /// What `silence` would have muted in the events at `paths`, through the
@@ -310,17 +337,23 @@ fn preview(silence: &Silence, paths: &[PathBuf], pipeline: Pipeline) -> Result<(
             continue;
         }
         routed += 1;
-        let muting: Vec<&str> = routes
+        // Where it mutes: whole routes, or single destinations of a route.
+        let muting: Vec<String> = routes
             .iter()
-            .filter(|r| active.muting(&read.node, &alert, &r.name).is_some())
-            .map(|r| r.name.as_str())
+            .flat_map(|r| scope(r).into_iter().map(move |d| (r, d)))
+            .filter(|(r, d)| active.muting(&read.node, &alert, &r.name, *d).is_some())
+            .map(|(r, d)| match d {
+                None => r.name.clone(),
+                Some(d) => format!("{}→{d}", r.name),
+            })
             .collect();
         if muting.is_empty() {
             // Matched the pattern on its route but protected: say so, it
             // would be a surprise otherwise.
             let matched = routes
                 .iter()
-                .any(|r| !active.matching(&read.node, &r.name).is_empty());
+                .flat_map(|r| scope(r).into_iter().map(move |d| (r, d)))
+                .any(|(r, d)| !active.matching(&read.node, &r.name, d).is_empty());
             if silence::protected(&alert) && matched {
                 passed += 1;
                 crate::out!(

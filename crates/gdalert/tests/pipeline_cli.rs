@@ -570,6 +570,31 @@ fn a_silence_previews_saves_mutes_replays_lists_and_expires_with_the_cli() {
     );
     let o = replay();
     assert_eq!(decisions(&o), ["sent", "dry_run"], "{}", text(&o.stdout));
+
+    // Scoped to one destination: checked against the routes file, and the
+    // preview says where it mutes.
+    let o = add(&["--for", "4h", "--destination", "pager-typo"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("no destination \"pager-typo\"")
+            && text(&o.stderr).contains("alerts-topic"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = add(&[
+        "--for",
+        "4h",
+        "--destination",
+        "alerts-topic",
+        "--preview",
+        c2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("route runtime-high-critical→alerts-topic"),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]

@@ -410,6 +410,7 @@ async fn a_silence_in_the_dynamodb_table_mutes_the_function_without_a_redeploy_u
     let silence = gdalert_pipeline::silence::NewSilence {
         pattern: r#"{"detail": {"type": ["Backdoor:Runtime/C&CActivity.B"]}}"#.into(),
         route: None,
+        destination: None,
         owner: "alice".into(),
         reason: "pentest".into(),
         ticket: None,

@@ -297,13 +297,13 @@ impl Pipeline {
             };
             let attempt = match &event.detail {
                 Detail::Finding(_) => self.attempt::<FindingState>(
-                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, mutes, &layout, &mut work, now, opts,
                 )?,
                 Detail::Coverage(_) => self.attempt::<IncidentState>(
-                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, mutes, &layout, &mut work, now, opts,
                 )?,
                 Detail::Other => self.attempt::<NoState>(
-                    event, alert, verdict, routes, &gates, &layout, &mut work, now, opts,
+                    event, alert, verdict, routes, &gates, mutes, &layout, &mut work, now, opts,
                 )?,
             };
             let (items, replayed, claim_slots) = attempt;
@@ -356,6 +356,7 @@ impl Pipeline {
         verdict: &mut Verdict,
         routes: &[&Route],
         gates: &[Option<(Decision, String)>],
+        mutes: &Mutes,
         layout: &Layout,
         work: &mut Working<'_>,
         now: DateTime<Utc>,
@@ -427,8 +428,14 @@ impl Pipeline {
                 updates_suppressed = true;
             }
             for (d, destination) in route.destinations.iter().enumerate() {
-                let (decision, reason) = match (decision, layout.storms.get(destination)) {
-                    (Decision::Sent, Some(&s)) => {
+                // A silence on this destination alone, then the storm guard
+                // (a muted alert does not count against the storm budget).
+                let muted = mutes.destination(&route.name, destination);
+                let (decision, reason) = match (decision, muted, layout.storms.get(destination)) {
+                    (Decision::Sent, Some(silence), _) => {
+                        (Decision::Suppressed, crate::silence::reason(silence))
+                    }
+                    (Decision::Sent, None, Some(&s)) => {
                         let entry = as_read(&mut storms, work, s)?;
                         storm::step(&self.config.settings, entry, destination, alert, now)
                             .unwrap_or((decision, reason.clone()))

@@ -1,12 +1,13 @@
 //! The digest run: what was held back, sent as summaries.
 //!
-//! Every due record is one of three kinds ([`StateKey`] says which): a route's
+//! Every due record is one of four kinds ([`StateKey`] says which): a route's
 //! group window with alerts held, a destination's storm window with alerts
-//! held, or a coverage incident whose resolved message waited for the flap
-//! hold. Group and storm summaries are combined into **one digest per
-//! destination per run**, so a storm of many finding types on one cluster
-//! gives each destination one message (and PagerDuty one incident), not one
-//! per group.
+//! held, a silence's count of what it muted (see [`super::muted`]), or a
+//! coverage incident whose resolved message waited for the flap hold. Beside
+//! them, each silence that ends within a day is announced once. Summaries
+//! are combined into **one digest per destination per run**, so a storm of
+//! many finding types on one cluster gives each destination one message (and
+//! PagerDuty one incident), not one per group.
 //!
 //! A record is cleared only after every destination it feeds has its
 //! message: a destination that fails leaves it due, the next run sends it
@@ -18,13 +19,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::alert::{Alert, AlertKind, Item, Section, HELD_BACK};
+use crate::alert::{Alert, AlertKind, Item, Section, HELD_BACK, MUTED};
 use crate::lifecycle::{IncidentState, IncidentStatus, Lifecycle};
 use crate::severity::Band;
+use crate::silence::Silence;
 use crate::store::{Store, StoreError, Versioned};
 
 use super::decide::{parse, record};
 use super::group::{GroupState, MAX_TITLES};
+use super::muted::MutedState;
 use super::report::{Report, Status};
 use super::storm::StormState;
 use super::subject::Subject;
@@ -45,6 +48,9 @@ struct Held {
 enum Summary {
     Group(GroupState),
     Storm(StormState),
+    Muted(MutedState),
+    /// A silence that ends within a day (announced once).
+    Ending(Silence),
 }
 
 impl Held {
@@ -52,13 +58,23 @@ impl Held {
         match &self.summary {
             Summary::Group(g) => g.suppressed,
             Summary::Storm(s) => s.held,
+            Summary::Muted(m) => m.muted,
+            Summary::Ending(_) => 0,
         }
     }
 
-    fn titles(&self) -> &[String] {
+    /// Whether there is something to say.
+    fn worth_sending(&self) -> bool {
+        self.count() > 0 || matches!(self.summary, Summary::Ending(_))
+    }
+
+    /// The titles it lists, under which heading.
+    fn titles(&self) -> (&'static str, &[String]) {
         match &self.summary {
-            Summary::Group(g) => &g.titles,
-            Summary::Storm(s) => &s.titles,
+            Summary::Group(g) => (HELD_BACK, &g.titles),
+            Summary::Storm(s) => (HELD_BACK, &s.titles),
+            Summary::Muted(m) => (MUTED, &m.titles),
+            Summary::Ending(_) => (MUTED, &[]),
         }
     }
 
@@ -71,11 +87,31 @@ impl Held {
                     s.held, s.destination
                 )
             }
+            Summary::Muted(m) => format!("Muted by silence {}: {} alert(s)", m.silence, m.muted),
+            Summary::Ending(s) => format!(
+                "Silence {} ends {}",
+                s.id,
+                s.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
         }
     }
 
     fn line(&self, storm_threshold: u32) -> String {
         match &self.summary {
+            Summary::Muted(m) => format!(
+                "{} alert(s) were not sent since {}: {}.",
+                m.muted,
+                m.since.format("%Y-%m-%d %H:%M UTC"),
+                m.about
+            ),
+            Summary::Ending(s) => format!(
+                "Silence {} ({}; owner {}) mutes {} on {}. After it ends these alerts are sent again; if it is still needed, its owner adds a new one with `gdalert silence add`.",
+                s.id,
+                s.reason,
+                s.owner,
+                s.pattern,
+                s.scope()
+            ),
             Summary::Group(g) => format!(
                 "{} alert(s) in this group were held back since {} so the channel is not flooded.",
                 g.suppressed,
@@ -124,6 +160,9 @@ impl Pipeline {
                 Some(StateKey::Storm { .. }) => {
                     parse::<StormState>(&key, &versioned).map(Summary::Storm)
                 }
+                Some(StateKey::Muted { .. }) => {
+                    parse::<MutedState>(&key, &versioned).map(Summary::Muted)
+                }
                 Some(k) if k.is_coverage() => {
                     if let Some(report) = self
                         .resolve_incident(store, sender, &key, versioned, now, opts)
@@ -149,6 +188,8 @@ impl Pipeline {
                     .map(|r| r.destinations.clone())
                     .unwrap_or_default(),
                 Summary::Storm(s) => vec![s.destination.clone()],
+                Summary::Muted(m) => m.destinations.iter().cloned().collect(),
+                Summary::Ending(_) => Vec::new(),
             };
             let item = Held {
                 key,
@@ -158,10 +199,11 @@ impl Pipeline {
                 destinations,
                 due_stamp,
             };
-            if item.count() > 0 {
+            if item.worth_sending() {
                 held.push(item);
             }
         }
+        held.extend(self.ending_silences(store, now).await);
 
         let mut by_destination: BTreeMap<&str, Vec<&Held>> = BTreeMap::new();
         for item in &held {
@@ -213,12 +255,19 @@ impl Pipeline {
                     .join(" "),
             ),
         };
-        let titles: Vec<String> = items
-            .iter()
-            .flat_map(|i| i.titles().iter().cloned())
-            .take(MAX_TITLES)
-            .collect();
-        let alert = digest_alert(&id, title, meaning, total, titles);
+        let mut lists: BTreeMap<&str, (Vec<String>, u64)> = BTreeMap::new();
+        for item in items {
+            let (heading, titles) = item.titles();
+            let (list, count) = lists.entry(heading).or_default();
+            list.extend(
+                titles
+                    .iter()
+                    .take(MAX_TITLES - list.len().min(MAX_TITLES))
+                    .cloned(),
+            );
+            *count += item.count();
+        }
+        let alert = digest_alert(&id, title, meaning, total, lists);
         let decided = Decided {
             route: "digest".into(),
             destination: destination.to_string(),
@@ -252,6 +301,20 @@ impl Pipeline {
         item: &Held,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Summary::Ending(silence) = &item.summary {
+            let id = silence.id.clone();
+            let marked = crate::silence::update(store, now, |list| {
+                if let Some(s) = list.silences.iter_mut().find(|s| s.id == id) {
+                    s.announced_at = Some(now);
+                }
+                Ok(())
+            })
+            .await;
+            if let Err(e) = marked {
+                tracing::warn!(silence = %silence.id, error = %e, "silence end announced but not marked: it may be announced again");
+            }
+            return Ok(());
+        }
         let mut version = item.version;
         let mut expires_at = item.expires_at;
         let mut current = item.summary.clone();
@@ -269,6 +332,13 @@ impl Pipeline {
                     let due = (st.held > 0).then_some(st.window_end);
                     record(&item.key, &st, expires_at, due)?
                 }
+                (Summary::Muted(taken), Summary::Muted(mut m)) => {
+                    m.muted = m.muted.saturating_sub(taken.muted);
+                    m.titles.drain(..taken.titles.len().min(m.titles.len()));
+                    // Counted since the report began: reported at the next run.
+                    let due = (m.muted > 0).then_some(m.report_at);
+                    record(&item.key, &m, expires_at, due)?
+                }
                 _ => return Ok(()),
             };
             if store.put(&item.key, Some(version), next, now).await? {
@@ -282,6 +352,8 @@ impl Pipeline {
             current = match &item.summary {
                 Summary::Group(_) => Summary::Group(parse(&item.key, &read)?),
                 Summary::Storm(_) => Summary::Storm(parse(&item.key, &read)?),
+                Summary::Muted(_) => Summary::Muted(parse(&item.key, &read)?),
+                Summary::Ending(_) => return Ok(()),
             };
         }
         Ok(())
@@ -295,13 +367,14 @@ fn delivered_ok(status: Status) -> bool {
     )
 }
 
-/// The alert of a digest.
+/// The alert of a digest: one list of titles per heading (held back,
+/// muted), each with the count of alerts it stands for.
 fn digest_alert(
     id: &str,
     title: String,
     meaning: String,
     count: u64,
-    titles: Vec<String>,
+    lists: BTreeMap<&str, (Vec<String>, u64)>,
 ) -> Alert {
     let mut alert = Alert::summary(id, title, meaning);
     alert.kind = AlertKind::Digest;
@@ -309,21 +382,77 @@ fn digest_alert(
     alert.band = Band::Informational;
     alert.count = Some(count);
     alert.verdict.suppressed_since_last = count;
-    let shown = titles.len();
-    alert.sections.push(Section {
-        heading: HELD_BACK.into(),
-        items: titles
-            .into_iter()
-            .map(|title| Item {
-                lead: String::new(),
-                text: title,
-            })
-            .collect(),
-        left_out: usize::try_from(count)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(shown),
-    });
+    for (heading, (titles, count)) in lists {
+        if titles.is_empty() {
+            continue;
+        }
+        let shown = titles.len();
+        alert.sections.push(Section {
+            heading: heading.into(),
+            items: titles
+                .into_iter()
+                .map(|title| Item {
+                    lead: String::new(),
+                    text: title,
+                })
+                .collect(),
+            left_out: usize::try_from(count)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(shown),
+        });
+    }
     alert
+}
+
+impl Pipeline {
+    /// The silences ending within a day not announced yet, each with the
+    /// destinations to tell: those of its scope, else those its count says
+    /// it muted. A store that cannot answer delays the announcement.
+    async fn ending_silences(&self, store: &dyn Store, now: DateTime<Utc>) -> Vec<Held> {
+        let list = match crate::silence::load(store, now).await {
+            Ok((list, _)) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, "silences unreadable: endings not announced this run");
+                return Vec::new();
+            }
+        };
+        let mut held = Vec::new();
+        for silence in list.silences.into_iter().filter(|s| s.ends_soon(now)) {
+            let destinations = match (&silence.destination, &silence.route) {
+                (Some(d), _) => vec![d.clone()],
+                (None, Some(r)) => self
+                    .config
+                    .route(r)
+                    .map(|r| r.destinations.clone())
+                    .unwrap_or_default(),
+                (None, None) => {
+                    let key = StateKey::Muted {
+                        silence: silence.id.clone(),
+                    }
+                    .to_string();
+                    match store.get(&key, now).await {
+                        Ok(Some(v)) => parse::<MutedState>(&key, &v)
+                            .map(|m| m.destinations.into_iter().collect())
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    }
+                }
+            };
+            if destinations.is_empty() {
+                // It muted nothing anywhere: nobody to tell.
+                continue;
+            }
+            held.push(Held {
+                key: format!("{}#ending/{}", StateKey::Silences, silence.id),
+                version: 0,
+                expires_at: silence.expires_at,
+                due_stamp: silence.expires_at.timestamp(),
+                summary: Summary::Ending(silence),
+                destinations,
+            });
+        }
+        held
+    }
 }
 
 impl Pipeline {

@@ -52,6 +52,8 @@ pub enum StateKey {
     },
     /// The silences, one record (`silence/all`, see [`crate::silence`]).
     Silences,
+    /// What one silence muted since its last report (`muted/<silence id>`).
+    Muted { silence: String },
 }
 
 impl StateKey {
@@ -61,6 +63,9 @@ impl StateKey {
         match kind {
             "finding" | "coverage" | "event" => Some(StateKey::Subject(key.to_string())),
             "silence" if rest == "all" => Some(StateKey::Silences),
+            "muted" => Some(StateKey::Muted {
+                silence: rest.to_string(),
+            }),
             "group" => {
                 let (route, group) = rest.split_once('/')?;
                 Some(StateKey::Group {
@@ -110,6 +115,7 @@ impl fmt::Display for StateKey {
                 destination,
             } => format!("delivery/{alert}/{route}/{destination}"),
             StateKey::Silences => crate::silence::SILENCES_KEY.to_string(),
+            StateKey::Muted { silence } => format!("muted/{silence}"),
         };
         f.write_str(&bounded(key))
     }
@@ -138,6 +144,9 @@ mod tests {
                 destination: "chat".into(),
             },
             StateKey::Silences,
+            StateKey::Muted {
+                silence: "sil-0a1b2c3d".into(),
+            },
         ];
         for key in keys {
             assert_eq!(StateKey::parse(&key.to_string()), Some(key));

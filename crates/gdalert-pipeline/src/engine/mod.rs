@@ -34,6 +34,7 @@ mod deliver;
 mod digest;
 mod group;
 pub mod keys;
+mod muted;
 pub mod report;
 mod storm;
 mod subject;
@@ -279,6 +280,9 @@ impl Pipeline {
             }
         };
         let alert = said.decided(verdict);
+        let silences = self
+            .tally_mutes(store, &alert, &items, &mutes, now, opts)
+            .await;
         let deliveries = self.send_all(store, &alert, items, sender, opts, now).await;
         let mut report = Report {
             alert,
@@ -286,10 +290,7 @@ impl Pipeline {
             replayed,
             store_error,
             fallback: None,
-            silences: mutes
-                .into_iter()
-                .map(|(route, silence)| (route, silence.id))
-                .collect(),
+            silences,
         };
         report.fallback = self
             .notify_fallback(store, &report, sender, opts, now)
@@ -313,7 +314,13 @@ impl Pipeline {
                 "state store unavailable: sent without dedupe".to_string(),
             ));
             for destination in &route.destinations {
-                let decided = self.decided(route, destination, alert, decision, reason.clone());
+                let (decision, reason) = match mutes.destination(&route.name, destination) {
+                    Some(silence) if decision == Decision::Sent => {
+                        (Decision::Suppressed, crate::silence::reason(silence))
+                    }
+                    _ => (decision, reason.clone()),
+                };
+                let decided = self.decided(route, destination, alert, decision, reason);
                 let ticket = self.unclaimed_ticket(&decided, opts);
                 items.push((decided, ticket));
             }
@@ -370,15 +377,46 @@ impl Pipeline {
     }
 }
 
-/// Route-level rules that need no state: archived and sample findings.
-/// The silence muting each route that takes the event (by route name).
-pub(crate) type Mutes = std::collections::BTreeMap<String, Silence>;
+/// The silences muting this event: a whole route (by route name), or one
+/// destination of a route (by route and destination).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Mutes {
+    routes: std::collections::BTreeMap<String, Silence>,
+    destinations: std::collections::BTreeMap<(String, String), Silence>,
+}
+
+impl Mutes {
+    pub(crate) fn new() -> Mutes {
+        Mutes::default()
+    }
+
+    /// The silence muting every delivery of `route`.
+    fn route(&self, route: &str) -> Option<&Silence> {
+        self.routes.get(route)
+    }
+
+    /// The silence muting `route`'s delivery to `destination` alone.
+    pub(crate) fn destination(&self, route: &str, destination: &str) -> Option<&Silence> {
+        self.destinations
+            .get(&(route.to_string(), destination.to_string()))
+    }
+
+    /// The silence muting `route` to `destination`, whole route first.
+    pub(crate) fn muting(&self, route: &str, destination: &str) -> Option<&Silence> {
+        self.route(route)
+            .or_else(|| self.destination(route, destination))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.destinations.is_empty()
+    }
+}
 
 impl Pipeline {
-    /// Which of `routes` an active silence mutes for this alert: one read of
-    /// the silences record. A store that cannot answer is an error (the
-    /// caller fails open: nothing muted, the alert sent); a record that
-    /// cannot be read mutes nothing and is logged.
+    /// Which of `routes` (or of their destinations) an active silence mutes
+    /// for this alert: one read of the silences record. A store that cannot
+    /// answer is an error (the caller fails open: nothing muted, the alert
+    /// sent); a record that cannot be read mutes nothing and is logged.
     async fn mutes(
         &self,
         store: &dyn Store,
@@ -387,28 +425,42 @@ impl Pipeline {
         routes: &[&Route],
         now: DateTime<Utc>,
     ) -> Result<Mutes, StoreError> {
+        let mut mutes = Mutes::new();
         if routes.is_empty() {
-            return Ok(Mutes::new());
+            return Ok(mutes);
         }
         let active = match crate::silence::load(store, now).await {
             Ok((list, _)) => ActiveSilences::new(&list, now),
             Err(e @ StoreError::Corrupt { .. }) => {
                 tracing::warn!(error = %e, "silences unreadable: none applied to this event");
-                return Ok(Mutes::new());
+                return Ok(mutes);
             }
             Err(e) => return Err(e),
         };
-        Ok(routes
-            .iter()
-            .filter_map(|route| {
-                let silence = active.muting(node, alert, &route.name)?;
+        if active.is_empty() {
+            return Ok(mutes);
+        }
+        for route in routes {
+            if let Some(silence) = active.muting(node, alert, &route.name, None) {
                 tracing::info!(silence = %silence.id, route = %route.name, event = %alert.event_id, "muted by silence");
-                Some((route.name.clone(), silence.clone()))
-            })
-            .collect())
+                mutes.routes.insert(route.name.clone(), silence.clone());
+                continue;
+            }
+            for destination in &route.destinations {
+                if let Some(silence) = active.muting(node, alert, &route.name, Some(destination)) {
+                    tracing::info!(silence = %silence.id, route = %route.name, destination = %destination, event = %alert.event_id, "muted by silence");
+                    mutes
+                        .destinations
+                        .insert((route.name.clone(), destination.clone()), silence.clone());
+                }
+            }
+        }
+        Ok(mutes)
     }
 }
 
+/// Route-level rules that need no state: archived and sample findings, and
+/// a silence muting the whole route.
 fn gate(route: &Route, alert: &Alert, mutes: &Mutes) -> Option<(Decision, String)> {
     if alert.archived && !route.archived {
         return Some((
@@ -422,7 +474,7 @@ fn gate(route: &Route, alert: &Alert, mutes: &Mutes) -> Option<(Decision, String
             "GuardDuty sample finding; set `samples = true` on the route to receive these".into(),
         ));
     }
-    if let Some(silence) = mutes.get(&route.name) {
+    if let Some(silence) = mutes.route(&route.name) {
         return Some((Decision::Suppressed, crate::silence::reason(silence)));
     }
     None

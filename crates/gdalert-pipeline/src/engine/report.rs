@@ -92,11 +92,18 @@ pub struct Report {
     pub store_error: Option<StoreError>,
     /// The "delivery failed" notice sent to `settings.fallback_destination`.
     pub fallback: Option<DeliveryReport>,
-    /// Route name → id of the silence that muted the event on that route.
-    pub silences: std::collections::BTreeMap<String, String>,
+    /// (route, destination) → id of the silence that muted that delivery.
+    pub silences: std::collections::BTreeMap<(String, String), String>,
 }
 
 impl Report {
+    /// The id of the silence that muted `route`'s delivery to `destination`.
+    pub fn silence(&self, route: &str, destination: &str) -> Option<&str> {
+        self.silences
+            .get(&(route.to_string(), destination.to_string()))
+            .map(String::as_str)
+    }
+
     /// The deliveries that failed.
     pub fn failures(&self) -> impl Iterator<Item = &DeliveryReport> {
         self.deliveries
