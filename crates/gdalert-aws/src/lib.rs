@@ -1,17 +1,20 @@
 //! gdalert's AWS adapters, all on aws-sdk-rust with one shared SDK config:
 //! SNS, SES v2 and EventBridge destination clients (plugged into the
 //! shared delivery path of `gdalert-delivery`), the DynamoDB state store,
-//! Secrets Manager / SSM secrets, and EventBridge's own `TestEventPattern`.
+//! Secrets Manager / SSM secrets, EventBridge's own `TestEventPattern`, and
+//! GuardDuty's coverage API for the coverage report.
 //!
 //! Endpoints follow the SDK's standard settings, so `AWS_ENDPOINT_URL`
 //! points every client at a local AWS API server in tests.
 
+pub mod coverage;
 pub mod destinations;
 pub mod dynamodb;
 pub mod pattern_check;
 pub mod sdk_error;
 pub mod secrets;
 
+pub use coverage::GuardDutyCoverage;
 pub use destinations::{EventBridgeClient, SesClient, SnsClient};
 pub use dynamodb::DynamoStore;
 pub use secrets::AwsSecrets;
@@ -72,6 +75,7 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets_manager: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
 }
 
 impl AwsClients {
@@ -114,6 +118,7 @@ impl AwsClients {
             ),
             secrets_manager: aws_sdk_secretsmanager::Client::new(shared),
             ssm: aws_sdk_ssm::Client::new(shared),
+            guardduty: aws_sdk_guardduty::Client::new(shared),
         }
     }
 }

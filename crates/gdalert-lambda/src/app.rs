@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
 use gdalert_delivery::{CachedSecrets, HttpClient};
 use gdalert_event::Detail;
+use gdalert_pipeline::coverage::CoverageSource;
 use gdalert_pipeline::{Config, Pipeline, Report, RunOptions, Sender, Status, Store};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -61,6 +62,9 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub sender: Arc<dyn Sender>,
     pub env: FunctionEnv,
+    /// Where the digest reads coverage for the coverage report (GuardDuty's
+    /// API when `settings.coverage_report_route` is set).
+    pub coverage: Option<Arc<dyn CoverageSource>>,
     options: RunOptions,
 }
 
@@ -123,13 +127,17 @@ impl App {
             gdalert_aws::slack_client(&http, Some(store.clone()), env.slack_api_base.as_deref());
         let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack)
             .with("stdout", Arc::new(crate::LogClient));
-        Ok(App::new(
-            role,
-            Pipeline::new(config),
-            store,
-            Arc::new(senders),
-            env,
-        ))
+        let report_coverage =
+            role == Role::Digest && config.settings.coverage_report_route.is_some();
+        let app = App::new(role, Pipeline::new(config), store, Arc::new(senders), env);
+        Ok(if report_coverage {
+            app.with_coverage(Arc::new(gdalert_aws::GuardDutyCoverage::new(
+                aws.guardduty.clone(),
+                None,
+            )))
+        } else {
+            app
+        })
     }
 
     /// Assembles an app from parts (tests).
@@ -145,6 +153,7 @@ impl App {
             pipeline,
             store,
             sender,
+            coverage: None,
             options: RunOptions {
                 owner: format!("{}-{}", env.function_name, std::process::id()),
                 // Locally, as `gdalert replay`: remote destinations are shown, not sent.
@@ -153,6 +162,12 @@ impl App {
             },
             env,
         }
+    }
+
+    /// The digest also sends the coverage report, from `source`.
+    pub fn with_coverage(mut self, source: Arc<dyn CoverageSource>) -> App {
+        self.coverage = Some(source);
+        self
     }
 
     /// Handles one invocation payload.
@@ -280,9 +295,61 @@ impl App {
                 Err(e) => failure = Some(e),
             }
         }
+        let coverage = match self.coverage_report(now, options, metrics).await {
+            Ok(report) => report,
+            Err(e) => {
+                failure.get_or_insert(e);
+                None
+            }
+        };
         match failure {
             Some(e) => Err(e),
-            None => Ok(json!({ "digests": results })),
+            None => Ok(json!({ "digests": results, "coverage_report": coverage })),
+        }
+    }
+
+    /// The coverage report, when a source is set. GuardDuty's API failing
+    /// (access denied, throttled) is logged and counted (`CoverageUnavailable`)
+    /// but does not fail the digest: the summaries were sent, and the next
+    /// run asks again.
+    async fn coverage_report(
+        &self,
+        now: DateTime<Utc>,
+        options: &RunOptions,
+        metrics: &mut Metrics,
+    ) -> Result<Option<Value>, HandlerError> {
+        let Some(source) = &self.coverage else {
+            return Ok(None);
+        };
+        let resources = match source.resources().await {
+            Ok(resources) => resources,
+            Err(e) => {
+                metrics.add("CoverageUnavailable", None, 1.0);
+                tracing::error!(error = %e, "coverage report skipped: GuardDuty's coverage could not be read");
+                return Ok(None);
+            }
+        };
+        let report = self
+            .pipeline
+            .run_coverage_report(
+                self.store.as_ref(),
+                self.sender.as_ref(),
+                &resources,
+                now,
+                options,
+            )
+            .await
+            .map_err(|e| {
+                metrics.add("StoreUnavailable", None, 1.0);
+                tracing::error!(error = %e, "coverage report could not read state");
+                HandlerError {
+                    retryable: e.retryable(),
+                    message: format!("coverage report could not read state: {e}"),
+                }
+            })?;
+        match report {
+            Some(report) => self.account(&report, metrics).map(Some),
+            None => Ok(None),
         }
     }
 

@@ -364,3 +364,57 @@ async fn concurrent_muted_events_are_each_counted_once_in_dynamodb_and_the_diges
     assert_eq!(reports[0].deliveries[0].destination, "d1");
     assert_eq!(reports[0].deliveries[0].status, Status::Sent);
 }
+
+#[tokio::test]
+async fn the_digest_function_reports_unmonitored_resources_once_from_guardduty_coverage() {
+    let s = setup(1, "coverage_report_route = \"runtime\"").await;
+    let coverage = r#"{"resources": [
+        {"accountId": "111122223333", "resourceId": "payments-prod", "coverageStatus": "UNHEALTHY",
+         "issue": "Sidecar container image could not be pulled",
+         "resourceDetails": {"resourceType": "ECS", "ecsClusterDetails": {"clusterName": "payments-prod"}}}
+    ]}"#;
+    let api =
+        gdalert_testkit::Receiver::start(vec![gdalert_testkit::Reply::Json(200, coverage.into())])
+            .await;
+    let guardduty = AwsClients::from_config(&sdk_config(&api.base).await).guardduty;
+    let env = FunctionEnv::read(|n| match n {
+        "GDALERT_STATE_TABLE" => Some("t".into()),
+        "GDALERT_METRICS" => Some("off".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = App::new(
+        Role::Digest,
+        s.pipeline(),
+        s.store.clone(),
+        s.sender.clone(),
+        env,
+    )
+    .with_coverage(Arc::new(gdalert_aws::GuardDutyCoverage::new(
+        guardduty,
+        Some("det-1".into()),
+    )));
+    let answer = app.handle_text("{}").await.unwrap();
+    let report = &answer["coverage_report"];
+    assert!(
+        report["event_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("coverage-report/")),
+        "{answer}"
+    );
+    assert_eq!(report["deliveries"][0]["decision"], "sent", "{answer}");
+    assert_eq!(s.sender.sent.lock().unwrap().len(), 1);
+    // The next run (minutes later): still unhealthy, not reported again.
+    let answer = app.handle_text("{}").await.unwrap();
+    assert!(answer["coverage_report"].is_null(), "{answer}");
+    assert_eq!(s.sender.sent.lock().unwrap().len(), 1);
+    assert_eq!(api.seen().len(), 2, "GuardDuty asked at each run");
+
+    // GuardDuty refusing does not fail the digest.
+    api.rescript(vec![gdalert_testkit::Reply::Json(
+        403,
+        r#"{"__type": "AccessDeniedException", "message": "not authorized"}"#.into(),
+    )]);
+    let answer = app.handle_text("{}").await.unwrap();
+    assert!(answer["coverage_report"].is_null(), "{answer}");
+}

@@ -24,6 +24,8 @@ pub enum AlertKind {
     CoverageRestored,
     /// Counts of alerts held back by grouping or the storm guard.
     Digest,
+    /// Resources GuardDuty's coverage API says are not monitored now.
+    CoverageReport,
     /// Any other event a route matched (kept generic, never an error).
     Other,
 }

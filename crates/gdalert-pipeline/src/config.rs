@@ -233,6 +233,8 @@ struct RawSettings {
     flap_hold: Option<Spanned<String>>,
     state_ttl: Option<Spanned<String>>,
     fallback_destination: Option<Spanned<String>>,
+    coverage_report_route: Option<Spanned<String>>,
+    coverage_report_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +266,11 @@ pub struct Settings {
     pub state_ttl: Duration,
     /// Where a short "delivery failed" notice goes when a destination gives up.
     pub fallback_destination: Option<String>,
+    /// The route whose destinations get the coverage report (resources
+    /// GuardDuty says are unmonitored now); no report when `None`.
+    pub coverage_report_route: Option<String>,
+    /// How often one unmonitored resource is reported again. Default 24 h.
+    pub coverage_report_every: Duration,
 }
 
 impl Default for Settings {
@@ -276,6 +283,8 @@ impl Default for Settings {
             flap_hold: Duration::ZERO,
             state_ttl: Duration::from_secs(30 * 24 * 3600),
             fallback_destination: None,
+            coverage_report_route: None,
+            coverage_report_every: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -555,6 +564,12 @@ impl Loader<'_> {
                 "state_ttl = \"0s\" would forget every alert at once (no dedupe)",
             ),
             fallback_destination: None,
+            coverage_report_route: None,
+            coverage_report_every: self.nonzero_duration(
+                &raw.settings.coverage_report_every,
+                defaults.coverage_report_every,
+                "coverage_report_every",
+            ),
         };
 
         let mut destinations = BTreeMap::new();
@@ -681,6 +696,19 @@ impl Loader<'_> {
         }
         if routes.is_empty() {
             self.problem(0, "no routes: add at least one [[routes]] table");
+        }
+        if let Some(name) = &raw.settings.coverage_report_route {
+            if routes.iter().any(|r| r.name == *name.get_ref()) {
+                settings.coverage_report_route = Some(name.get_ref().clone());
+            } else {
+                self.problem(
+                    name.span().start,
+                    format!(
+                        "coverage_report_route: unknown route {:?}; name a [[routes]] table",
+                        name.get_ref()
+                    ),
+                );
+            }
         }
         if !self.problems.is_empty() {
             return Err(ConfigError {

@@ -14,6 +14,7 @@
 pub mod alert;
 pub mod catalogue;
 pub mod config;
+pub mod coverage;
 pub mod engine;
 pub mod input;
 pub mod lifecycle;

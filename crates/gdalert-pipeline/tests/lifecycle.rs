@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use gdalert_event::GuardDutyEvent;
+use gdalert_pipeline::coverage::{CoverageResource, ResourceKind};
 use gdalert_pipeline::{
     Alert, Config, Decision, Destination, Lifecycle, MemoryStore, Payload, Pipeline, Report,
     RunOptions, SendError, Sender, Status,
@@ -1107,4 +1108,142 @@ fn a_runtime_finding_says_when_guardduty_was_blind_where_it_happened() {
         .context
         .iter()
         .any(|(l, _)| l == "Coverage"));
+}
+
+fn unmonitored(account: &str, cluster: &str, id: &str, issue: &str) -> CoverageResource {
+    CoverageResource {
+        account_id: account.into(),
+        resource_id: id.into(),
+        kind: ResourceKind::Ecs,
+        cluster: Some(cluster.into()),
+        instance: None,
+        healthy: false,
+        issues: vec![issue.into()],
+        updated_at: None,
+    }
+}
+
+fn coverage_run(run: &Run, resources: &[CoverageResource], now: DateTime<Utc>) -> Option<Report> {
+    block_on(run.pipeline.run_coverage_report(
+        &run.store,
+        &run.sender,
+        resources,
+        now,
+        &RunOptions::deliver("test"),
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_coverage_report_lists_unmonitored_resources_by_account_and_cluster_once_per_period() {
+    let routes = ROUTES.replace(
+        "storm_threshold = 100",
+        "storm_threshold = 100\ncoverage_report_route = \"coverage\"",
+    );
+    let run = Run::new(&routes);
+    let mut healthy = unmonitored("111122223333", "batch", "i-0ok", "");
+    healthy.healthy = true;
+    let mut resources = vec![
+        unmonitored(
+            "111122223333",
+            "payments-prod",
+            "payments-prod",
+            "Sidecar container image could not be pulled",
+        ),
+        unmonitored(
+            "444455556666",
+            "web",
+            "web",
+            "Tasks started before Runtime Monitoring",
+        ),
+        healthy,
+    ];
+    let report = coverage_run(&run, &resources, t0()).expect("a report");
+    assert_eq!(
+        report.alert.title,
+        "Runtime coverage: 2 resource(s) not monitored"
+    );
+    let headings: Vec<&str> = report
+        .alert
+        .sections
+        .iter()
+        .map(|s| s.heading.as_str())
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Account 111122223333 · ECS cluster payments-prod",
+            "Account 444455556666 · ECS cluster web"
+        ]
+    );
+    assert_eq!(
+        report.alert.sections[0].items[0].text,
+        "Sidecar container image could not be pulled"
+    );
+    assert_eq!(run.sent(), 1, "the coverage route's one destination");
+
+    // Still unhealthy an hour later: not reported again.
+    assert!(coverage_run(&run, &resources, t0() + Duration::hours(1)).is_none());
+    // A new one is reported at once, alone.
+    resources.push(unmonitored(
+        "111122223333",
+        "payments-prod",
+        "payments-prod-2",
+        "no agent",
+    ));
+    let report = coverage_run(&run, &resources, t0() + Duration::hours(2)).expect("the new one");
+    assert_eq!(
+        report.alert.title,
+        "Runtime coverage: 1 resource(s) not monitored (2 reported before)"
+    );
+    // A day after the first report, the first two are due again.
+    let report = coverage_run(&run, &resources, t0() + Duration::hours(24)).expect("again");
+    assert_eq!(report.alert.count, Some(2));
+    // Healthy again, then lost again: new again.
+    let web = resources.remove(1);
+    assert!(coverage_run(&run, &resources, t0() + Duration::hours(25)).is_none());
+    resources.push(web);
+    let report =
+        coverage_run(&run, &resources, t0() + Duration::minutes(25 * 60 + 30)).expect("lost again");
+    assert_eq!(report.alert.count, Some(1));
+    assert_eq!(run.sent(), 4);
+}
+
+#[test]
+fn a_coverage_report_a_destination_missed_is_sent_again_there_only() {
+    let routes = ROUTES.replace(
+        "storm_threshold = 100",
+        "storm_threshold = 100\ncoverage_report_route = \"runtime\"",
+    );
+    let run = Run::new(&routes);
+    let resources = [unmonitored(
+        "111122223333",
+        "payments-prod",
+        "payments-prod",
+        "x",
+    )];
+    run.sender.failing.lock().unwrap().push("pager".into());
+    let report = coverage_run(&run, &resources, t0()).unwrap();
+    let statuses: Vec<Status> = report.deliveries.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [Status::Sent, Status::Failed]);
+    run.sender.failing.lock().unwrap().clear();
+    let report = coverage_run(&run, &resources, t0() + Duration::minutes(5)).unwrap();
+    let statuses: Vec<Status> = report.deliveries.iter().map(|d| d.status).collect();
+    assert_eq!(statuses, [Status::AlreadyDelivered, Status::Sent]);
+    assert!(coverage_run(&run, &resources, t0() + Duration::minutes(10)).is_none());
+    assert_eq!(run.sent(), 2);
+}
+
+#[test]
+fn a_coverage_report_route_that_does_not_exist_is_a_config_error() {
+    let routes = ROUTES.replace(
+        "storm_threshold = 100",
+        "storm_threshold = 100\ncoverage_report_route = \"nope\"",
+    );
+    let e = Config::load("routes.toml", &routes, &BTreeMap::new()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("coverage_report_route: unknown route \"nope\""),
+        "{e}"
+    );
 }

@@ -22,6 +22,8 @@ pub enum Reply {
     Echo(u16),
     /// 2xx, then the connection is cut before the promised body arrives.
     CutBody(u16),
+    /// `code` with a JSON body (an API's answer).
+    Json(u16, String),
 }
 
 /// What arrived.
@@ -121,6 +123,12 @@ async fn answer(
             StatusCode::OK.into_response()
         }
         Reply::Echo(code) => (StatusCode::from_u16(code).unwrap(), echo).into_response(),
+        Reply::Json(code, body) => (
+            StatusCode::from_u16(code).unwrap(),
+            [("content-type", "application/json")],
+            body,
+        )
+            .into_response(),
         Reply::CutBody(code) => {
             // Promise 1 KB, send the status and 2 bytes, then cut the stream.
             let stream = futures_util::stream::unfold(0u8, |step| async move {

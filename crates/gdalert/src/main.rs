@@ -2,6 +2,7 @@
 //! use on their pattern and route files.
 
 mod compare;
+mod coverage;
 mod delivery;
 mod infra;
 mod local;
@@ -57,6 +58,9 @@ enum Command {
     /// Mute alerts for a while, with an owner and a reason (never in GuardDuty).
     #[command(subcommand)]
     Silence(silence::SilenceCommand),
+    /// GuardDuty's runtime coverage: what is not monitored now.
+    #[command(subcommand)]
+    Coverage(coverage::CoverageCommand),
     /// Keep infra/ in step with patterns/ (the deployed EventBridge rules).
     #[command(subcommand)]
     Infra(infra::InfraCommand),
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Redrive(args) => runtime.block_on(redrive::run(args)),
         Command::State(cmd) => runtime.block_on(state::run(cmd)),
         Command::Silence(cmd) => runtime.block_on(silence::run(cmd)),
+        Command::Coverage(cmd) => runtime.block_on(coverage::run(cmd)),
     };
     match result {
         Ok(code) => code,

@@ -658,3 +658,54 @@ fn replay_compare_shows_which_alerts_a_routes_change_moves_drops_or_adds() {
         text(&o.stdout)
     );
 }
+
+#[test]
+fn coverage_report_from_a_saved_list_coverage_answer_groups_by_account_and_cluster_and_remembers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state.db");
+    let store = store.to_str().unwrap();
+    let from = root().join("tests/fixtures/coverage/list-coverage.json");
+    let from = from.to_str().unwrap();
+    let o = gdalert(&["coverage", "report", "--from", from, "--store", store]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    // The console destination shows it; the topic is shown, not sent.
+    assert!(
+        out.contains("Runtime coverage: 2 resource(s) not monitored"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Account 111122223333 · ECS cluster payments-prod"),
+        "{out}"
+    );
+    assert!(out.contains("sidecar image could not be pulled"), "{out}");
+    assert!(
+        out.contains("Account 444455556666 · EKS cluster platform-eks"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("i-0123456789abcdef0"),
+        "a healthy instance is not listed: {out}"
+    );
+    assert!(out.contains("coverage -> console: sent"), "{out}");
+    assert!(out.contains("coverage -> alerts-topic: dry_run"), "{out}");
+    assert!(
+        out.contains("3 resource(s) assessed, 2 not monitored"),
+        "{out}"
+    );
+
+    // A dry run remembers nothing: the same report again.
+    let o = gdalert(&["coverage", "report", "--from", from, "--store", store]);
+    assert!(text(&o.stdout).contains("2 resource(s) not monitored"));
+
+    // Not a ListCoverage answer: says so.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"findings\": []}").unwrap();
+    let o = gdalert(&["coverage", "report", "--from", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("`resources` list"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -127,7 +127,7 @@ impl Held {
 }
 
 /// FNV-1a: a digest's identity must be the same in every build and process.
-fn fingerprint(parts: impl IntoIterator<Item = String>) -> String {
+pub(super) fn fingerprint(parts: impl IntoIterator<Item = String>) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for byte in part.bytes().chain([0]) {
@@ -360,7 +360,7 @@ impl Pipeline {
     }
 }
 
-fn delivered_ok(status: Status) -> bool {
+pub(super) fn delivered_ok(status: Status) -> bool {
     matches!(
         status,
         Status::Sent | Status::AlreadyDelivered | Status::DryRun

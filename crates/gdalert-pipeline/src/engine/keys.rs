@@ -54,6 +54,8 @@ pub enum StateKey {
     Silences,
     /// What one silence muted since its last report (`muted/<silence id>`).
     Muted { silence: String },
+    /// When each unmonitored resource was last reported (`coverage-report/all`).
+    CoverageReport,
 }
 
 impl StateKey {
@@ -63,6 +65,7 @@ impl StateKey {
         match kind {
             "finding" | "coverage" | "event" => Some(StateKey::Subject(key.to_string())),
             "silence" if rest == "all" => Some(StateKey::Silences),
+            "coverage-report" if rest == "all" => Some(StateKey::CoverageReport),
             "muted" => Some(StateKey::Muted {
                 silence: rest.to_string(),
             }),
@@ -116,6 +119,7 @@ impl fmt::Display for StateKey {
             } => format!("delivery/{alert}/{route}/{destination}"),
             StateKey::Silences => crate::silence::SILENCES_KEY.to_string(),
             StateKey::Muted { silence } => format!("muted/{silence}"),
+            StateKey::CoverageReport => "coverage-report/all".to_string(),
         };
         f.write_str(&bounded(key))
     }
@@ -147,6 +151,7 @@ mod tests {
             StateKey::Muted {
                 silence: "sil-0a1b2c3d".into(),
             },
+            StateKey::CoverageReport,
         ];
         for key in keys {
             assert_eq!(StateKey::parse(&key.to_string()), Some(key));

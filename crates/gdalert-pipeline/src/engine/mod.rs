@@ -29,6 +29,7 @@
 //! marked "dedupe unavailable", and the report carries the store's error so
 //! the caller can log and count it.
 
+mod coverage_report;
 mod decide;
 mod deliver;
 mod digest;
@@ -152,7 +153,11 @@ const LEASE: Duration = Duration::from_secs(120);
 const MAX_ATTEMPTS: usize = 8;
 
 pub(crate) fn human(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    // humantime writes "1day 2h"; people and the routes file write "1d 2h".
+    humantime::format_duration(Duration::from_secs(d.as_secs()))
+        .to_string()
+        .replace("days", "d")
+        .replace("day", "d")
 }
 
 impl Pipeline {

@@ -21,7 +21,7 @@ const MAX_BLOCKS: usize = 50;
 fn emoji(alert: &Alert) -> &'static str {
     match (alert.kind, alert.band) {
         (AlertKind::CoverageRestored, _) => ":large_green_circle:",
-        (AlertKind::CoverageLost, _) => ":warning:",
+        (AlertKind::CoverageLost | AlertKind::CoverageReport, _) => ":warning:",
         (AlertKind::Digest, _) => ":card_index_dividers:",
         (_, Band::Critical) => ":red_circle:",
         (_, Band::High) => ":large_orange_circle:",

@@ -75,6 +75,7 @@ fn kind_name(alert: &Alert) -> &'static str {
         crate::alert::AlertKind::CoverageLost => "coverage-lost",
         crate::alert::AlertKind::CoverageRestored => "coverage-restored",
         crate::alert::AlertKind::Digest => "digest",
+        crate::alert::AlertKind::CoverageReport => "coverage-report",
         crate::alert::AlertKind::Other => "other",
     }
 }
