@@ -94,7 +94,20 @@ pub fn evaluate(pattern: &str, event: &str) -> Result<(Outcome, Option<bool>), S
         .and_then(|tree| reference::matches(&rule, &tree));
     let mut builder = PatternSetBuilder::new();
     builder.add("case", rule);
-    let matched = !builder.build().matches(&node).is_empty();
+    let set = builder.build();
+    let matched = !set.matches(&node).is_empty();
+    // The reader that skips what the set does not name must agree.
+    let pruned = set
+        .matches_text(event, &mut crate::Scratch::default())
+        .map(|m| !m.is_empty());
+    if pruned.as_ref().ok() != Some(&matched) {
+        return Ok((
+            Outcome::InvalidEvent(format!(
+                "the pruned reader disagrees with the full one: {pruned:?}"
+            )),
+            reference,
+        ));
+    }
     Ok((
         if matched {
             Outcome::Match

@@ -27,7 +27,11 @@ use crate::value::{Number, Scalar};
 #[derive(Debug, Clone)]
 pub struct ParsedEvent<'a> {
     text: &'a str,
-    /// The root's entry, then every directory, outermost level first.
+    /// The whole event's entry.
+    root: Entry,
+    /// Every directory: outermost level first after a full parse, in the
+    /// order containers closed after a pruned one (small enough that the
+    /// order does not matter).
     entries: Vec<Entry>,
     /// Member names, each directory's together.
     names: Vec<u8>,
@@ -142,22 +146,57 @@ const WARM_BYTES: usize = 1024;
 /// (256 MiB). EventBridge's own limit is 256 KB.
 pub const MAX_EVENT_BYTES: usize = LENGTH_MASK as usize;
 
+/// What one pattern set reads of an event: its path trie. A reader given
+/// one keeps only the members some pattern of the set names and passes
+/// over the rest without building their entries.
+pub(crate) trait Prune {
+    /// The path node `name` leads to from `node`; `None` when no pattern
+    /// names it there. The root is node 0.
+    fn child(&self, node: u32, name: &[u8], hash: u32) -> Option<u32>;
+}
+
+/// Below a dotted member name (which EventBridge splits into segments) or
+/// without a [`Prune`], everything is kept.
+const UNPRUNED: u32 = u32::MAX;
+
 impl<'a> ParsedEvent<'a> {
     /// Parses event text (the caller checks [`MAX_EVENT_BYTES`]).
     pub(crate) fn parse(text: &'a str) -> Result<ParsedEvent<'a>, JsonError> {
+        ParsedEvent::read(text, None)
+    }
+
+    /// Parses only what `prune` names: an event for that pattern set alone
+    /// (another set may name members it left out). Skipped values are
+    /// checked only for terminated strings and balanced brackets.
+    pub(crate) fn parse_pruned(
+        text: &'a str,
+        prune: &dyn Prune,
+    ) -> Result<ParsedEvent<'a>, JsonError> {
+        ParsedEvent::read(text, Some(prune))
+    }
+
+    fn read(text: &'a str, prune: Option<&dyn Prune>) -> Result<ParsedEvent<'a>, JsonError> {
+        let pruned = prune.is_some();
         let mut directories = Directories {
             text,
             event: ParsedEvent {
                 text,
-                entries: Vec::with_capacity(text.len() / 16),
-                names: Vec::with_capacity(text.len() / 4),
+                root: Entry::value(Kind::Null, false, 0, 0),
+                entries: Vec::with_capacity(if pruned { 64 } else { text.len() / 16 }),
+                names: Vec::with_capacity(if pruned { 256 } else { text.len() / 4 }),
                 decoded: String::new(),
             },
             pending: Vec::new(),
+            prune,
+            nodes: Vec::new(),
+            next: if pruned { 0 } else { UNPRUNED },
         };
         let root = json::read(text, &mut directories)?;
         let mut event = directories.event;
-        event.breadth_first(root);
+        event.root = root;
+        if !pruned {
+            event.breadth_first();
+        }
         Ok(event)
     }
 
@@ -166,12 +205,14 @@ impl<'a> ParsedEvent<'a> {
     /// closes, which puts the levels every walk reads (the envelope,
     /// `detail`) after the subtrees most walks skip (tags, process lineage);
     /// in this order a walk reads forward through a few adjacent lines.
-    fn breadth_first(&mut self, root: Entry) {
+    fn breadth_first(&mut self) {
         let written = std::mem::take(&mut self.entries);
         let written_names = std::mem::take(&mut self.names);
         let mut entries = Vec::with_capacity(written.len() + 1);
         let mut names = Vec::with_capacity(written_names.len());
-        entries.push(root);
+        // The root's directory is rewritten like any other, then the root
+        // is taken back out of the array.
+        entries.push(self.root);
         let mut next = 0;
         while let Some(&container) = entries.get(next) {
             if container.is_container() {
@@ -196,6 +237,7 @@ impl<'a> ParsedEvent<'a> {
             }
             next += 1;
         }
+        self.root = entries[0];
         self.entries = entries;
         self.names = names;
     }
@@ -227,8 +269,7 @@ impl<'a> ParsedEvent<'a> {
 
     /// The whole event's entry.
     pub(crate) fn root(&self) -> &Entry {
-        // `breadth_first` puts the root first.
-        &self.entries[0]
+        &self.root
     }
 
     /// Whether the event is a JSON object.
@@ -327,15 +368,20 @@ fn name_length(names: &[u8], at: usize) -> usize {
 }
 
 /// Builds a [`ParsedEvent`] as the reader goes.
-struct Directories<'a> {
+struct Directories<'a, 'p> {
     text: &'a str,
     event: ParsedEvent<'a>,
     /// Entries of the containers still open, innermost last, with the
     /// member names not yet copied.
     pending: Vec<(Cow<'a, str>, Entry)>,
+    prune: Option<&'p dyn Prune>,
+    /// The path node of each open container, innermost last.
+    nodes: Vec<u32>,
+    /// The path node of the value about to be read.
+    next: u32,
 }
 
-impl<'a> Directories<'a> {
+impl<'a> Directories<'a, '_> {
     /// An entry for a string or number the reader produced.
     fn place(&mut self, kind: Kind, s: Cow<'_, str>) -> Entry {
         match s {
@@ -362,8 +408,8 @@ impl<'a> Directories<'a> {
                 } else {
                     0
                 };
+                // `entry.hash` was set when the name was read.
                 entry.name = self.event.names.len() as u32 | dotted;
-                entry.hash = name_hash(name.as_bytes());
                 let len = name.len() as u32;
                 self.event.names.extend_from_slice(&len.to_le_bytes());
                 self.event.names.extend_from_slice(name.as_bytes());
@@ -374,11 +420,11 @@ impl<'a> Directories<'a> {
     }
 }
 
-impl<'a> Build<'a> for Directories<'a> {
+impl<'a> Build<'a> for Directories<'a, '_> {
     type Value = Entry;
     /// Where the container's entries start in `pending`, and for objects
-    /// the name of the member being read.
-    type Object = (usize, Cow<'a, str>);
+    /// the name of the member being read and its hash.
+    type Object = (usize, Cow<'a, str>, u32);
     type Array = usize;
 
     fn scalar(&mut self, value: Value<'a>, _offset: usize) -> Entry {
@@ -394,31 +440,52 @@ impl<'a> Build<'a> for Directories<'a> {
     }
 
     fn object_start(&mut self, _offset: usize) -> Self::Object {
-        (self.pending.len(), Cow::Borrowed(""))
+        self.nodes.push(self.next);
+        (self.pending.len(), Cow::Borrowed(""), 0)
     }
 
-    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) -> bool {
+        let hash = name_hash(key.as_bytes());
+        if let Some(prune) = self.prune {
+            let node = self.nodes.last().copied().unwrap_or(UNPRUNED);
+            self.next = if node == UNPRUNED || key.as_bytes().contains(&b'.') {
+                UNPRUNED
+            } else {
+                match prune.child(node, key.as_bytes(), hash) {
+                    Some(child) => child,
+                    None => return false,
+                }
+            };
+        }
         object.1 = key;
+        object.2 = hash;
+        true
     }
 
-    fn object_value(&mut self, object: &mut Self::Object, value: Entry) {
+    fn object_value(&mut self, object: &mut Self::Object, mut value: Entry) {
         let name = std::mem::take(&mut object.1);
+        value.hash = object.2;
         self.pending.push((name, value));
     }
 
     fn object_end(&mut self, object: Self::Object) -> Entry {
+        self.nodes.pop();
         self.close(Kind::Object, object.0)
     }
 
     fn array_start(&mut self, _offset: usize) -> usize {
+        self.nodes.push(self.next);
         self.pending.len()
     }
 
     fn array_item(&mut self, _array: &mut usize, value: Entry) {
         self.pending.push((Cow::Borrowed(""), value));
+        // Items share the array's path node; the item just read moved it.
+        self.next = self.nodes.last().copied().unwrap_or(UNPRUNED);
     }
 
     fn array_end(&mut self, array: usize) -> Entry {
+        self.nodes.pop();
         self.close(Kind::Array, array)
     }
 }

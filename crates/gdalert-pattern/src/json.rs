@@ -91,7 +91,9 @@ pub(crate) trait Build<'a> {
     /// A string, number, boolean or null.
     fn scalar(&mut self, value: Value<'a>, offset: usize) -> Self::Value;
     fn object_start(&mut self, offset: usize) -> Self::Object;
-    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>);
+    /// A member's name; `false` asks the reader to skip its value (no
+    /// `object_value` follows): nothing will ever read it.
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) -> bool;
     fn object_value(&mut self, object: &mut Self::Object, value: Self::Value);
     fn object_end(&mut self, object: Self::Object) -> Self::Value;
     fn array_start(&mut self, offset: usize) -> Self::Array;
@@ -133,8 +135,9 @@ impl<'a> Build<'a> for TreeBuilder {
     fn object_start(&mut self, offset: usize) -> Self::Object {
         (offset, Vec::new(), Cow::Borrowed(""))
     }
-    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) -> bool {
         object.2 = key;
+        true
     }
     fn object_value(&mut self, object: &mut Self::Object, value: Node<'a>) {
         let key = std::mem::take(&mut object.2);
@@ -194,8 +197,9 @@ impl<'a> Build<'a> for SerdeBuilder {
     fn object_start(&mut self, _offset: usize) -> Self::Object {
         (serde_json::Map::new(), String::new())
     }
-    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) {
+    fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) -> bool {
         object.1 = key.into_owned();
+        true
     }
     fn object_value(&mut self, object: &mut Self::Object, value: serde_json::Value) {
         let key = std::mem::take(&mut object.1);
@@ -319,7 +323,7 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
                 }
             }
             let key = self.string()?;
-            self.build.object_key(&mut object, key);
+            let wanted = self.build.object_key(&mut object, key);
             self.skip_ws();
             match self.peek_char() {
                 Some(':') => self.pos += 1,
@@ -336,8 +340,12 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
                 }
             }
             self.skip_ws();
-            let value = self.value(depth + 1)?;
-            self.build.object_value(&mut object, value);
+            if wanted {
+                let value = self.value(depth + 1)?;
+                self.build.object_value(&mut object, value);
+            } else {
+                self.skip_value(depth + 1)?;
+            }
             self.skip_ws();
             match self.peek_char() {
                 Some(',') => self.pos += 1,
@@ -392,6 +400,68 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
                     return Err(
                         self.error("Unexpected end-of-input: expected close marker for Array")
                     )
+                }
+            }
+        }
+    }
+
+    /// Passes over a value nothing will read. Strings must end and brackets
+    /// must balance (and nest no deeper than [`MAX_DEPTH`]); the rest of the
+    /// grammar inside a skipped container is not checked. Scalars are read
+    /// as usual.
+    fn skip_value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.bytes.get(self.pos) {
+            Some(b'{' | b'[') => {}
+            Some(b'"') => return self.skip_string(),
+            _ => return self.value(depth).map(drop),
+        }
+        let mut level = 0usize;
+        loop {
+            let Some(&b) = self.bytes.get(self.pos) else {
+                return Err(self.error("Unexpected end-of-input: expected close marker"));
+            };
+            match b {
+                b'"' => {
+                    self.skip_string()?;
+                    continue;
+                }
+                b'{' | b'[' => {
+                    level += 1;
+                    if depth + level > MAX_DEPTH + 1 {
+                        return Err(
+                            self.error(format!("Maximum nesting depth ({MAX_DEPTH}) exceeded"))
+                        );
+                    }
+                }
+                b'}' | b']' => {
+                    level -= 1;
+                    if level == 0 {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Passes over a string: to the first quote not escaped.
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        self.pos += 1; // opening quote
+        loop {
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            match memchr::memchr2(b'"', b'\\', rest) {
+                Some(i) if rest[i] == b'"' => {
+                    self.pos += i + 1;
+                    return Ok(());
+                }
+                Some(i) => self.pos += i + 2,
+                None => {
+                    self.pos = self.bytes.len();
+                    return Err(self.error(
+                        "Unexpected end-of-input: was expecting closing quote for a string value",
+                    ));
                 }
             }
         }
@@ -461,23 +531,29 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         self.pos += 1; // opening quote
         let start = self.pos;
-        // Fast path: no escapes, borrow the slice.
-        loop {
-            match self.bytes.get(self.pos) {
-                None => {
-                    return Err(self.error(
-                        "Unexpected end-of-input: was expecting closing quote for a string value",
-                    ))
-                }
-                Some(b'"') => {
-                    let s = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => return Err(self.control_char(c)),
-                Some(_) => self.pos += 1,
+        // Fast path: no escapes, borrow the slice. The quote or backslash
+        // is found with memchr; the run before it is then checked for
+        // control characters in one pass the compiler vectorises.
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        let stop = memchr::memchr2(b'"', b'\\', rest);
+        let run = &rest[..stop.unwrap_or(rest.len())];
+        if let Some(bad) = run.iter().position(|&c| c < 0x20) {
+            self.pos = start + bad;
+            return Err(self.control_char(run[bad]));
+        }
+        self.pos = start + run.len();
+        match stop {
+            None => {
+                return Err(self.error(
+                    "Unexpected end-of-input: was expecting closing quote for a string value",
+                ))
             }
+            Some(i) if rest[i] == b'"' => {
+                let s = &self.text[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
+            }
+            Some(_) => {}
         }
         let mut out = String::with_capacity(self.pos - start + 16);
         out.push_str(&self.text[start..self.pos]);

@@ -153,6 +153,14 @@ pub enum EventError {
 
 /// Parses event text into the flat layout [`PatternSet`] matches.
 pub fn parse_event(text: &str) -> Result<ParsedEvent<'_>, EventError> {
+    read_event(text, None)
+}
+
+/// [`parse_event`], keeping only what `prune` names when given.
+pub(crate) fn read_event<'a>(
+    text: &'a str,
+    prune: Option<&dyn event::Prune>,
+) -> Result<ParsedEvent<'a>, EventError> {
     if text.len() > MAX_EVENT_BYTES {
         return Err(EventError::Syntax {
             message: format!("event is larger than {MAX_EVENT_BYTES} bytes"),
@@ -160,7 +168,11 @@ pub fn parse_event(text: &str) -> Result<ParsedEvent<'_>, EventError> {
             column: 1,
         });
     }
-    ParsedEvent::parse(text).map_err(|e| {
+    let parsed = match prune {
+        Some(prune) => ParsedEvent::parse_pruned(text, prune),
+        None => ParsedEvent::parse(text),
+    };
+    parsed.map_err(|e| {
         let (line, column) = json::line_column(text, e.offset);
         EventError::Syntax {
             message: e.message,

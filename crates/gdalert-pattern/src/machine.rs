@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{name_hash, Entry, Kind, ParsedEvent};
+use crate::event::{name_hash, Entry, Kind, ParsedEvent, Prune};
 use crate::syntax::{Matcher, Rule};
 use crate::value::{ip_hex, Scalar};
 use crate::{parse_event, EventError};
@@ -502,6 +502,12 @@ pub struct PatternSet {
     conditions: u32,
 }
 
+impl Prune for PatternSet {
+    fn child(&self, node: u32, name: &[u8], hash: u32) -> Option<u32> {
+        self.paths.get(node as usize)?.children.get(name, hash)
+    }
+}
+
 /// A leaf of the event at a path some pattern names.
 #[derive(Debug, Clone, Copy)]
 struct Leaf {
@@ -574,6 +580,22 @@ impl PatternSet {
     pub fn matches_json(&self, event: &str) -> Result<Vec<PatternId>, EventError> {
         let node = parse_event(event)?;
         Ok(self.matches(&node))
+    }
+
+    /// Like [`PatternSet::matches_json`], reading only what this set's
+    /// patterns name: the members no pattern names are passed over without
+    /// building their entries (on a GuardDuty finding, most of its bytes).
+    /// The fastest way from bytes to matches when one set is asked; when
+    /// several sets ask about one event, parse it once with
+    /// [`parse_event`](crate::parse_event) instead. A value passed over is
+    /// checked only for terminated strings and balanced brackets.
+    pub fn matches_text<'s>(
+        &self,
+        event: &str,
+        scratch: &'s mut Scratch,
+    ) -> Result<&'s [PatternId], EventError> {
+        let node = crate::read_event(event, Some(self))?;
+        Ok(self.matches_with(&node, scratch))
     }
 
     /// Ids of the patterns that match a parsed event, in ascending order.

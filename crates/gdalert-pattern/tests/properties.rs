@@ -122,7 +122,8 @@ fn agrees_with_reference(pattern: &Value, event: &Value) -> Result<(), TestCaseE
     prop_assume!(expected.is_some());
     let mut builder = PatternSetBuilder::new();
     builder.add("p", rule);
-    let got = !builder.build().matches(&node).is_empty();
+    let set = builder.build();
+    let got = !set.matches(&node).is_empty();
     prop_assert_eq!(
         got,
         expected.unwrap(),
@@ -130,6 +131,9 @@ fn agrees_with_reference(pattern: &Value, event: &Value) -> Result<(), TestCaseE
         pattern_text,
         event_text
     );
+    let mut scratch = gdalert_pattern::Scratch::default();
+    let pruned = !set.matches_text(&event_text, &mut scratch).unwrap().is_empty();
+    prop_assert_eq!(pruned, got, "pruned reader: pattern {} event {}", pattern_text, event_text);
     Ok(())
 }
 
@@ -159,7 +163,16 @@ proptest! {
         }
         let set = builder.build();
         let together: Vec<usize> = set.matches(&node).into_iter().map(|id| set.name(id).parse().unwrap()).collect();
-        prop_assert_eq!(together, alone);
+        prop_assert_eq!(&together, &alone);
+        // Reading only what the set names gives the same answer.
+        let mut scratch = gdalert_pattern::Scratch::default();
+        let pruned: Vec<usize> = set
+            .matches_text(&event_text, &mut scratch)
+            .unwrap()
+            .iter()
+            .map(|&id| set.name(id).parse().unwrap())
+            .collect();
+        prop_assert_eq!(pruned, alone);
     }
 
     #[test]
