@@ -24,8 +24,8 @@ use std::sync::Arc;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use gdalert_delivery::{
-    HttpClient, PagerDutyClient, RetryPolicy, SecretSource, Senders, SlackClient, SmtpClient,
-    TeamsClient, WebhookClient,
+    GoogleChatClient, HttpClient, PagerDutyClient, RetryPolicy, SecretSource, Senders, SlackClient,
+    SmtpClient, TeamsClient, WebhookClient,
 };
 use gdalert_pipeline::Store;
 
@@ -49,6 +49,7 @@ pub fn remote_senders(
         )
         .with("slack", Arc::new(slack))
         .with("teams", Arc::new(TeamsClient::new(http.clone())))
+        .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
         .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
         .with("webhook", Arc::new(WebhookClient::new(http.clone())))
 }

@@ -53,6 +53,7 @@ pub fn channel_of(destination: &Destination) -> &'static str {
         },
         DestinationKind::Slack => "slack",
         DestinationKind::Teams => "teams",
+        DestinationKind::GoogleChat => "google_chat",
         DestinationKind::Pagerduty => "pagerduty",
         DestinationKind::Webhook => "webhook",
         DestinationKind::Eventbridge => "eventbridge",

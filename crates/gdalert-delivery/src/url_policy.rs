@@ -124,6 +124,7 @@ pub fn vendor_hosts(kind: DestinationKind) -> &'static [&'static str] {
             "*.api.powerplatform.com",
         ],
         DestinationKind::Pagerduty => &["events.pagerduty.com", "events.eu.pagerduty.com"],
+        DestinationKind::GoogleChat => &["chat.googleapis.com"],
         _ => &[],
     }
 }

@@ -12,15 +12,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gdalert_delivery::{
-    HttpClient, PagerDutyClient, RetryPolicy, Senders, SlackClient, StaticSecrets, TeamsClient,
-    UrlPolicy, WebhookClient,
+    GoogleChatClient, HttpClient, PagerDutyClient, RetryPolicy, Senders, SlackClient,
+    StaticSecrets, TeamsClient, UrlPolicy, WebhookClient,
 };
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
 use gdalert_testkit::{deliveries, Delivery};
 use gdalert_testkit::{refused_base, Receiver, Reply};
 
-const KINDS: [&str; 4] = ["slack", "teams", "pagerduty", "webhook"];
+const KINDS: [&str; 5] = ["slack", "teams", "google_chat", "pagerduty", "webhook"];
 
 fn fixture() -> String {
     gdalert_testkit::fixture("runtime-fargate-c2-high.json")
@@ -29,7 +29,7 @@ fn fixture() -> String {
 /// A routes file with one destination of `kind` pointing at `base`.
 fn routes(kind: &str, base: &str) -> (String, StaticSecrets) {
     let (settings, secrets) = match kind {
-        "slack" | "teams" => (
+        "slack" | "teams" | "google_chat" => (
             format!("webhook_url_secret = \"/gdalert/{kind}\""),
             StaticSecrets::new().with(
                 &format!("/gdalert/{kind}"),
@@ -87,6 +87,7 @@ impl Run {
         })
         .with("slack", Arc::new(SlackClient::new(http.clone(), None)))
         .with("teams", Arc::new(TeamsClient::new(http.clone())))
+        .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
         .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
         .with("webhook", Arc::new(WebhookClient::new(http)));
         Run {
@@ -123,6 +124,7 @@ fn ok_reply(kind: &str) -> Reply {
     match kind {
         "pagerduty" => Reply::Status(202, r#"{"status":"success","dedup_key":"k"}"#),
         "teams" => Reply::Status(202, ""),
+        "google_chat" => Reply::Status(200, r#"{"name":"spaces/AAA/messages/BBB.CCC"}"#),
         _ => Reply::Status(200, "ok"),
     }
 }
@@ -322,11 +324,60 @@ async fn a_receiver_that_echoes_the_request_never_gets_a_secret_into_our_errors(
 async fn a_2xx_whose_body_is_cut_counts_as_delivered_and_is_not_posted_again() {
     // Regression: an unreadable body after a 2xx made the delivery path
     // retry, and Slack and Teams showed the alert twice.
-    for kind in ["slack", "teams", "webhook"] {
+    for kind in ["slack", "teams", "google_chat", "webhook"] {
         let rx = Receiver::start(vec![Reply::CutBody(200)]).await;
         let run = Run::new(kind, &rx.base);
         let got = run.invoke().await;
         assert!(matches!(got, Delivery::Delivered { .. }), "{kind}: {got:?}");
         assert_eq!(rx.seen().len(), 1, "{kind}: posted more than once");
     }
+}
+
+#[tokio::test]
+async fn google_chat_threads_by_the_alert_and_names_each_request_so_a_retry_is_not_a_second_message(
+) {
+    let rx = Receiver::start(vec![Reply::Hang]).await;
+    let run = Run::new("google_chat", &rx.base);
+    assert!(matches!(run.invoke().await, Delivery::Failed(_)));
+    rx.rescript(vec![ok_reply("google_chat")]);
+    match run.invoke().await {
+        Delivery::Delivered { receipt } => {
+            assert_eq!(receipt, "google_chat:spaces/AAA/messages/BBB.CCC")
+        }
+        other => panic!("{other:?}"),
+    }
+    let seen = rx.seen();
+    assert!(seen.len() >= 2, "{}", seen.len());
+    let queries: Vec<&str> = seen.iter().map(|r| r.query.as_deref().unwrap()).collect();
+    for q in &queries {
+        assert!(
+            q.starts_with("sig=S3CRETSIG&"),
+            "the webhook's own query is kept: {q}"
+        );
+        assert!(
+            q.contains("messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"),
+            "{q}"
+        );
+    }
+    // The same request id on every try: Chat answers a repeat with the
+    // message it already made.
+    let id = |q: &str| {
+        q.split('&')
+            .find(|p| p.starts_with("requestId="))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        queries.iter().all(|q| id(q) == id(queries[0])),
+        "{queries:?}"
+    );
+    let body = &seen.last().unwrap().body;
+    assert!(body["thread"]["threadKey"]
+        .as_str()
+        .unwrap()
+        .starts_with("gdalert-"));
+    assert!(body["cardsV2"][0]["card"]["header"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("C&CActivity"));
 }

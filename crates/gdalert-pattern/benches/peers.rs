@@ -122,11 +122,13 @@ fn agree(set: &PatternSet, q: &quamina::Quamina<String>, events: &[String]) {
         let pruned: Vec<usize> = set.matches_text(e, &mut scratch).expect("valid").to_vec();
         let node = parse_event(e).expect("valid event");
         let full = set.matches_with(&node, &mut scratch);
-        assert_eq!(pruned, full, "the readers disagree on {}", &e[..e.len().min(200)]);
-        let mut ours: Vec<String> = full
-            .iter()
-            .map(|&id| set.name(id).to_string())
-            .collect();
+        assert_eq!(
+            pruned,
+            full,
+            "the readers disagree on {}",
+            &e[..e.len().min(200)]
+        );
+        let mut ours: Vec<String> = full.iter().map(|&id| set.name(id).to_string()).collect();
         let mut theirs = q.matches_for_event(e.as_bytes()).expect("quamina reads it");
         ours.sort();
         theirs.sort();

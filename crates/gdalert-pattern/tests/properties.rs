@@ -132,8 +132,17 @@ fn agrees_with_reference(pattern: &Value, event: &Value) -> Result<(), TestCaseE
         event_text
     );
     let mut scratch = gdalert_pattern::Scratch::default();
-    let pruned = !set.matches_text(&event_text, &mut scratch).unwrap().is_empty();
-    prop_assert_eq!(pruned, got, "pruned reader: pattern {} event {}", pattern_text, event_text);
+    let pruned = !set
+        .matches_text(&event_text, &mut scratch)
+        .unwrap()
+        .is_empty();
+    prop_assert_eq!(
+        pruned,
+        got,
+        "pruned reader: pattern {} event {}",
+        pattern_text,
+        event_text
+    );
     Ok(())
 }
 

@@ -64,6 +64,9 @@ pub enum DestinationKind {
     Email,
     Slack,
     Teams,
+    /// A Google Chat space's incoming webhook.
+    #[serde(rename = "google_chat")]
+    GoogleChat,
     Pagerduty,
     Webhook,
     Eventbridge,
@@ -78,6 +81,7 @@ impl DestinationKind {
             DestinationKind::Email => "email",
             DestinationKind::Slack => "slack",
             DestinationKind::Teams => "teams",
+            DestinationKind::GoogleChat => "google_chat",
             DestinationKind::Pagerduty => "pagerduty",
             DestinationKind::Webhook => "webhook",
             DestinationKind::Eventbridge => "eventbridge",
@@ -941,7 +945,7 @@ impl Loader<'_> {
                     || (d.bot_token_secret.is_some() && d.channel.is_some()),
                 "`webhook_url_secret`, or `bot_token_secret` with `channel`",
             ),
-            DestinationKind::Teams => {
+            DestinationKind::Teams | DestinationKind::GoogleChat => {
                 need(self, d.webhook_url_secret.is_some(), "`webhook_url_secret`")
             }
             DestinationKind::Pagerduty => {

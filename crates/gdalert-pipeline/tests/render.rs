@@ -189,6 +189,7 @@ fn every_renderer_survives_the_adversarial_corpus() {
             match (name.as_str(), &payload) {
                 ("slack", Payload::Json { body }) => check_slack(case, body),
                 ("teams", Payload::Json { body }) => check_teams(case, body),
+                ("google_chat", Payload::Json { body }) => check_google_chat(case, body),
                 (
                     "email",
                     Payload::Email {
@@ -364,6 +365,38 @@ fn check_teams(case: &str, body: &Value) {
         );
         assert_no_invisible("teams", case, text);
     }
+}
+
+fn check_google_chat(case: &str, body: &Value) {
+    // Chat refuses messages over 32,000 bytes.
+    let size = body.to_string().len();
+    assert!(
+        size <= 32_000,
+        "google_chat/{case}: message is {size} bytes"
+    );
+    let card = &body["cardsV2"][0]["card"];
+    let mut all = Vec::new();
+    strings(card, &mut all);
+    for text in &all {
+        let lower = text.to_ascii_lowercase();
+        // Only our own tags: <b>, <br>.
+        let tags = lower.matches('<').count();
+        let ours = lower.matches("<b>").count()
+            + lower.matches("</b>").count()
+            + lower.matches("<br>").count();
+        assert_eq!(tags, ours, "google_chat/{case}: markup in {text:.300}");
+        assert!(
+            !lower.contains("http://evil"),
+            "google_chat/{case}: live link in {text:.200}"
+        );
+        assert!(
+            !text.contains("<users/"),
+            "google_chat/{case}: a mention in {text:.200}"
+        );
+        assert_no_invisible("google_chat", case, text);
+    }
+    let key = body["thread"]["threadKey"].as_str().unwrap();
+    assert!(key.starts_with("gdalert-") && key.len() == 40, "{key}");
 }
 
 fn check_html(case: &str, html: &str) {

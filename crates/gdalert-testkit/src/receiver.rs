@@ -30,6 +30,8 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: serde_json::Value,
     pub at: Instant,
@@ -61,7 +63,10 @@ impl Receiver {
         let app = axum::Router::new().fallback(
             move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
                 let state = shared.clone();
-                async move { answer(state, uri.path().to_string(), headers, body).await }
+                async move {
+                    let query = uri.query().map(str::to_string);
+                    answer(state, uri.path().to_string(), query, headers, body).await
+                }
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -88,6 +93,7 @@ impl Receiver {
 async fn answer(
     state: Arc<Mutex<State>>,
     path: String,
+    query: Option<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -100,6 +106,7 @@ async fn answer(
         let mut state = state.lock().unwrap();
         state.seen.push(Request {
             path,
+            query,
             headers,
             body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
             at: Instant::now(),

@@ -139,6 +139,56 @@
     return box;
   }
 
+  // Google Chat card text is an HTML subset. It is parsed in an inert
+  // template (nothing in it runs or loads) and rebuilt from text, <b> and
+  // <br> only: what Chat would show of gdalert's own markup.
+  function chatText(html) {
+    var t = document.createElement("template");
+    t.innerHTML = String(html);
+    var out = el("div", "gc-text");
+    (function copy(from, to) {
+      from.childNodes.forEach(function (n) {
+        if (n.nodeType === 3) to.appendChild(document.createTextNode(n.textContent));
+        else if (n.nodeName === "BR") to.appendChild(document.createElement("br"));
+        else if (n.nodeName === "B") copy(n, to.appendChild(document.createElement("b")));
+        else copy(n, to);
+      });
+    })(t.content, out);
+    return out;
+  }
+
+  function googleChat(body) {
+    var box = el("div", "google-chat");
+    var card = (body.cardsV2 && body.cardsV2[0] && body.cardsV2[0].card) || {};
+    var header = card.header || {};
+    box.appendChild(el("div", "gc-title", header.title));
+    box.appendChild(el("div", "gc-subtitle", header.subtitle));
+    (card.sections || []).forEach(function (section) {
+      var s = el("div", "gc-section");
+      if (section.header) s.appendChild(el("div", "gc-header", section.header));
+      (section.widgets || []).forEach(function (w) {
+        if (w.textParagraph) s.appendChild(chatText(w.textParagraph.text));
+        if (w.decoratedText) {
+          s.appendChild(el("div", "gc-label", w.decoratedText.topLabel));
+          s.appendChild(chatText(w.decoratedText.text));
+        }
+        if (w.buttonList) {
+          w.buttonList.buttons.forEach(function (b) {
+            var a = el("a", "gc-button", b.text);
+            var url = b.onClick && b.onClick.openLink && b.onClick.openLink.url;
+            if (/^https:\/\//.test(url || "")) a.href = url;
+            a.rel = "noopener noreferrer";
+            a.target = "_blank";
+            s.appendChild(a);
+          });
+        }
+      });
+      box.appendChild(s);
+    });
+    box.appendChild(el("div", "note", "thread " + (body.thread && body.thread.threadKey)));
+    return box;
+  }
+
   function table(rows) {
     var t = el("table", "kv");
     rows.forEach(function (r) {
@@ -205,6 +255,7 @@
     if (p.format === "text") return el("pre", null, p.text);
     if (d.kind === "slack") return slack(p.body);
     if (d.kind === "teams") return teams(p.body);
+    if (d.kind === "google_chat") return googleChat(p.body);
     if (d.kind === "pagerduty") return pagerduty(p.body);
     return el("pre", null, JSON.stringify(p.body, null, 2));
   }

@@ -142,10 +142,11 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
         html.contains(r#"data-drawn="4""#),
         "the page script did not run: {console}"
     );
-    // Every event × every destination: 4 × 8 messages drawn.
+    // Every event × every destination: 4 × 9 messages drawn.
     for kind in [
         "slack",
         "teams",
+        "google_chat",
         "email",
         "pagerduty",
         "sns",
@@ -161,6 +162,11 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
     }
     // The Teams card was drawn by the Adaptive Cards renderer.
     assert!(html.contains("ac-adaptiveCard"), "no Adaptive Card drawn");
+    // The Google Chat card was drawn as a card, not as JSON.
+    assert!(
+        html.matches(r#"class="gc-title""#).count() == 4,
+        "Google Chat cards drawn"
+    );
     assert!(
         html.contains("Backdoor:Runtime/C&amp;CActivity.B"),
         "titles drawn"

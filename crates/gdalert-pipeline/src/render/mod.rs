@@ -11,6 +11,7 @@ pub mod text;
 
 mod console;
 pub(crate) mod email;
+pub mod google_chat;
 mod json;
 mod pagerduty;
 mod slack;
@@ -32,7 +33,7 @@ pub use json::WEBHOOK_SCHEMA_VERSION;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "format", rename_all = "snake_case")]
 pub enum Payload {
-    /// A JSON body (Slack, Teams, PagerDuty, webhook, EventBridge entry).
+    /// A JSON body (Slack, Teams, Google Chat, PagerDuty, webhook, EventBridge entry).
     Json { body: Value },
     /// An email.
     Email {
@@ -80,6 +81,9 @@ pub fn render_noting(alert: &Alert, destination: &Destination) -> Result<Rendere
         },
         DestinationKind::Teams => Payload::Json {
             body: teams::render(alert, &custom),
+        },
+        DestinationKind::GoogleChat => Payload::Json {
+            body: google_chat::render(alert, &custom),
         },
         DestinationKind::Pagerduty => Payload::Json {
             body: pagerduty::render(alert, &custom),
