@@ -4,7 +4,9 @@
 //! members too).
 
 use aws_sdk_guardduty::types::{CoverageResource as ApiResource, CoverageStatus, ResourceType};
-use gdalert_pipeline::coverage::{CoverageResource, CoverageSource, ResourceKind};
+use gdalert_pipeline::coverage::{
+    cluster_of_arn, merge_issues, CoverageResource, CoverageSource, ResourceKind,
+};
 
 use crate::sdk_error::describe;
 
@@ -81,26 +83,14 @@ fn from_api(r: &ApiResource) -> CoverageResource {
     let cluster = ecs
         .and_then(|c| c.cluster_name())
         .or_else(|| eks.and_then(|c| c.cluster_name()))
-        .or_else(|| {
-            ec2.and_then(|i| i.cluster_arn())
-                .map(|arn| arn.rsplit('/').next().unwrap_or(arn))
-        })
+        .or_else(|| ec2.and_then(|i| i.cluster_arn()).map(cluster_of_arn))
         .map(str::to_string);
-    let mut issues: Vec<String> = r
-        .issue()
-        .filter(|i| !i.is_empty())
-        .map(str::to_string)
-        .into_iter()
-        .collect();
-    for issue in ecs
-        .and_then(|c| c.fargate_details())
-        .map(|f| f.issues())
-        .unwrap_or_default()
-    {
-        if !issues.contains(issue) {
-            issues.push(issue.clone());
-        }
-    }
+    let issues = merge_issues(
+        r.issue(),
+        ecs.and_then(|c| c.fargate_details())
+            .map(|f| f.issues())
+            .unwrap_or_default(),
+    );
     CoverageResource {
         account_id: r.account_id().unwrap_or_default().to_string(),
         resource_id: r.resource_id().unwrap_or_default().to_string(),

@@ -42,12 +42,7 @@ impl DestinationClient for GoogleChatClient {
         payload: &Payload,
     ) -> Result<String, Failure> {
         let body = json_body(payload, "Google Chat")?;
-        let Some(hook) = &destination.webhook_url else {
-            return Err(Failure::fatal(
-                "webhook_url (a secret reference) is required",
-            ));
-        };
-        let hook = self.http.secret(hook).await?;
+        let hook = self.http.webhook_url(destination).await?;
         let mut url = reqwest::Url::parse(hook.expose())
             .map_err(|e| Failure::fatal(format!("the webhook URL does not parse ({e})")))?;
         url.query_pairs_mut()

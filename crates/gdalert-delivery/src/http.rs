@@ -76,6 +76,20 @@ impl HttpClient {
         self.secrets.read(reference).await.map_err(secret_failure)
     }
 
+    /// The destination's incoming-webhook URL (Slack, Teams, Google Chat),
+    /// read from its secret reference.
+    pub async fn webhook_url(
+        &self,
+        destination: &gdalert_pipeline::config::Destination,
+    ) -> Result<Secret, Failure> {
+        let Some(hook) = &destination.webhook_url else {
+            return Err(Failure::fatal(
+                "webhook_url (a secret reference) is required",
+            ));
+        };
+        self.secret(hook).await
+    }
+
     /// POSTs `body` as JSON to `url` (checked against the policy for
     /// `kind`) and classifies the answer: 2xx is returned, 429 and 5xx are
     /// retryable (with `Retry-After`), other statuses are fatal. Errors name

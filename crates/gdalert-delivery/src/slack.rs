@@ -165,12 +165,7 @@ impl DestinationClient for SlackClient {
         if destination.bot_token.is_some() {
             return self.post_message(destination, alert, body).await;
         }
-        let Some(hook) = &destination.webhook_url else {
-            return Err(Failure::fatal(
-                "webhook_url (a secret reference) is required",
-            ));
-        };
-        let url = self.http.secret(hook).await?;
+        let url = self.http.webhook_url(destination).await?;
         let bytes = json_bytes(body)?;
         let answer = self
             .http

@@ -59,12 +59,7 @@ impl DestinationClient for TeamsClient {
         payload: &Payload,
     ) -> Result<String, Failure> {
         let body = json_body(payload, "Teams")?;
-        let Some(hook) = &destination.webhook_url else {
-            return Err(Failure::fatal(
-                "webhook_url (a secret reference) is required",
-            ));
-        };
-        let url = self.http.secret(hook).await?;
+        let url = self.http.webhook_url(destination).await?;
         let bytes = json_bytes(body)?;
         let answer = self
             .http

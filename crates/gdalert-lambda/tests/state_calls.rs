@@ -47,6 +47,16 @@ fn routes(destinations: usize, settings: &str) -> String {
     text
 }
 
+/// A function's settings with a DynamoDB table and no metrics.
+fn function_env() -> FunctionEnv {
+    FunctionEnv::read(|n| match n {
+        "GDALERT_STATE_TABLE" => Some("t".into()),
+        "GDALERT_METRICS" => Some("off".into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
 struct Setup {
     proxy: CountingProxy,
     store: Arc<DynamoStore>,
@@ -74,12 +84,7 @@ impl Setup {
     }
 
     fn app(&self) -> App {
-        let env = FunctionEnv::read(|n| match n {
-            "GDALERT_STATE_TABLE" => Some("t".into()),
-            "GDALERT_METRICS" => Some("off".into()),
-            _ => None,
-        })
-        .unwrap();
+        let env = function_env();
         App::new(
             Role::Findings,
             self.pipeline(),
@@ -287,12 +292,7 @@ async fn the_digest_against_a_missing_table_is_a_one_line_configuration_error() 
     // It answered gdalert.Retryable with a 40-line SDK debug dump: retries
     // cannot create a table.
     let aws = AwsClients::from_config(&sdk_config(&moto_url()).await);
-    let env = FunctionEnv::read(|n| match n {
-        "GDALERT_STATE_TABLE" => Some("t".into()),
-        "GDALERT_METRICS" => Some("off".into()),
-        _ => None,
-    })
-    .unwrap();
+    let env = function_env();
     let app = App::new(
         Role::Digest,
         Pipeline::new(Config::load("routes.toml", &routes(1, ""), &BTreeMap::new()).unwrap()),
@@ -377,12 +377,7 @@ async fn the_digest_function_reports_unmonitored_resources_once_from_guardduty_c
         gdalert_testkit::Receiver::start(vec![gdalert_testkit::Reply::Json(200, coverage.into())])
             .await;
     let guardduty = AwsClients::from_config(&sdk_config(&api.base).await).guardduty;
-    let env = FunctionEnv::read(|n| match n {
-        "GDALERT_STATE_TABLE" => Some("t".into()),
-        "GDALERT_METRICS" => Some("off".into()),
-        _ => None,
-    })
-    .unwrap();
+    let env = function_env();
     let app = App::new(
         Role::Digest,
         s.pipeline(),

@@ -77,6 +77,31 @@ impl CoverageResource {
     }
 }
 
+/// The cluster name in an ECS cluster ARN (`arn:…:cluster/NAME`), as
+/// `ec2InstanceDetails.clusterArn` gives it.
+pub fn cluster_of_arn(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// GuardDuty's reasons, in its order: the resource's `issue`, then each of
+/// Fargate's `issues` not already given.
+pub fn merge_issues<'a>(
+    issue: Option<&str>,
+    fargate: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    let mut issues: Vec<String> = issue
+        .filter(|i| !i.is_empty())
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for i in fargate {
+        if !issues.contains(i) {
+            issues.push(i.clone());
+        }
+    }
+    issues
+}
+
 /// Where coverage comes from: GuardDuty's API deployed, a saved answer locally.
 #[async_trait::async_trait]
 pub trait CoverageSource: Send + Sync {
@@ -182,23 +207,16 @@ impl ApiResource {
                 d.ec2_instance_details
                     .as_ref()
                     .and_then(|i| i.cluster_arn.as_deref())
-                    .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string())
+                    .map(|arn| cluster_of_arn(arn).to_string())
             });
-        let mut issues: Vec<String> = self.issue.into_iter().filter(|i| !i.is_empty()).collect();
-        for c in [&d.ecs_cluster_details, &d.eks_cluster_details]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(f) = &c.fargate_details {
-                issues.extend(
-                    f.issues
-                        .iter()
-                        .filter(|i| !issues.contains(i))
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                );
-            }
-        }
+        let issues = merge_issues(
+            self.issue.as_deref(),
+            [&d.ecs_cluster_details, &d.eks_cluster_details]
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.fargate_details.as_ref())
+                .flat_map(|f| &f.issues),
+        );
         CoverageResource {
             account_id: self.account_id,
             resource_id: self.resource_id,

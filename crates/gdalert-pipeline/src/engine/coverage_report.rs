@@ -72,7 +72,9 @@ impl Pipeline {
         };
         let mut unhealthy: Vec<&CoverageResource> =
             resources.iter().filter(|r| !r.healthy).collect();
-        unhealthy.sort_by_key(|r| (r.account_id.clone(), r.place(), r.resource_id.clone()));
+        unhealthy.sort_by_cached_key(|r| (r.account_id.clone(), r.place(), r.resource_id.clone()));
+        let unhealthy_keys: std::collections::BTreeSet<String> =
+            unhealthy.iter().map(|r| r.key()).collect();
         let due: Vec<&CoverageResource> = unhealthy
             .iter()
             .copied()
@@ -101,18 +103,11 @@ impl Pipeline {
                 .iter()
                 .map(|d| self.decided(route, d, &alert, Decision::Sent, "coverage report".into()))
                 .collect();
-            let (deliveries, store_error) = self
-                .deliver_claimed(store, &alert, decided, sender, opts, now)
+            let sent = self
+                .send_own(store, alert, decided, sender, opts, now)
                 .await;
-            let all_sent = deliveries.iter().all(|d| delivered_ok(d.status));
-            report = Some(Report {
-                alert,
-                deliveries,
-                replayed: false,
-                store_error,
-                fallback: None,
-                silences: Default::default(),
-            });
+            let all_sent = sent.deliveries.iter().all(|d| delivered_ok(d.status));
+            report = Some(sent);
             if !all_sent || opts.dry_run {
                 // The next run sends it again where it is missing.
                 return Ok(report);
@@ -122,22 +117,20 @@ impl Pipeline {
         // Remember what was reported; forget what is healthy again.
         for _ in 0..MAX_ATTEMPTS {
             let before = reported.clone();
-            reported
-                .resources
-                .retain(|k, _| unhealthy.iter().any(|r| r.key() == *k));
+            reported.resources.retain(|k, _| unhealthy_keys.contains(k));
             for r in &due {
                 reported.resources.insert(r.key(), now);
             }
-            while reported.resources.len() > MAX_REMEMBERED {
-                let oldest = reported
+            if let Some(extra) = reported.resources.len().checked_sub(MAX_REMEMBERED) {
+                let mut by_age: Vec<(DateTime<Utc>, String)> = reported
                     .resources
                     .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => reported.resources.remove(&k),
-                    None => break,
-                };
+                    .map(|(k, at)| (*at, k.clone()))
+                    .collect();
+                by_age.sort_unstable();
+                for (_, k) in by_age.into_iter().take(extra) {
+                    reported.resources.remove(&k);
+                }
             }
             if reported == before && version.is_some() {
                 break;

@@ -14,7 +14,7 @@ use crate::config::Destination;
 use crate::render;
 use crate::store::{claim_settled, expiry, Claim, Record, Store, StoreError, Versioned, Write};
 
-use super::report::{DeliveryReport, Status};
+use super::report::{DeliveryReport, Report, Status};
 use super::{Decided, Decision, Pipeline, RunOptions, SendError, Sender, LEASE};
 
 /// Where one decided delivery stands before sending.
@@ -68,6 +68,31 @@ impl Pipeline {
                 .destinations
                 .get(&decided.destination)
                 .is_some_and(|d| d.kind.is_remote())
+    }
+
+    /// A message of gdalert's own (a digest, a held resolved message, the
+    /// coverage report) sent through [`Pipeline::deliver_claimed`], as a
+    /// report.
+    pub(super) async fn send_own(
+        &self,
+        store: &dyn Store,
+        alert: Alert,
+        decided: Vec<Decided>,
+        sender: &dyn Sender,
+        opts: &RunOptions,
+        now: DateTime<Utc>,
+    ) -> Report {
+        let (deliveries, store_error) = self
+            .deliver_claimed(store, &alert, decided, sender, opts, now)
+            .await;
+        Report {
+            alert,
+            deliveries,
+            replayed: false,
+            store_error,
+            fallback: None,
+            silences: Default::default(),
+        }
     }
 
     /// Claims (one read, one write for all) and sends `decided`: the path of

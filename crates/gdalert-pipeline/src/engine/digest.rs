@@ -280,17 +280,8 @@ impl Pipeline {
             }
             .to_string(),
         };
-        let (deliveries, store_error) = self
-            .deliver_claimed(store, &alert, vec![decided], sender, opts, now)
-            .await;
-        Report {
-            alert,
-            deliveries,
-            replayed: false,
-            store_error,
-            fallback: None,
-            silences: Default::default(),
-        }
+        self.send_own(store, alert, vec![decided], sender, opts, now)
+            .await
     }
 
     /// Takes what was sent out of a summary record, keeping what was held
@@ -519,17 +510,10 @@ impl Pipeline {
                         }
                     }
                 }
-                let (deliveries, store_error) = self
-                    .deliver_claimed(store, &alert, decided, sender, opts, now)
-                    .await;
-                Some(Report {
-                    alert,
-                    deliveries,
-                    replayed: false,
-                    store_error,
-                    fallback: None,
-                    silences: Default::default(),
-                })
+                Some(
+                    self.send_own(store, alert, decided, sender, opts, now)
+                        .await,
+                )
             }
             None => None,
         };

@@ -13,8 +13,8 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::text::{clean, clean_lines, defang, fit_json_bytes, html_escape, truncate};
-use super::{facts, section_lines, shown_title, Custom, Escape};
+use super::text::{clean, clean_lines, defang, html_escape, truncate};
+use super::{facts, fit_message, section_lines, shown_title, Custom, Escape};
 use crate::alert::Alert;
 
 const VALUE_MAX: usize = 1000;
@@ -75,17 +75,15 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             )
         })
         .collect();
-    let mut pieces = vec![truncate(&text, TEXT_MAX)];
-    pieces.extend(
-        facts
-            .iter()
-            .map(|f| html_escape(&truncate(&f.shown(), VALUE_MAX))),
-    );
-    pieces.extend(sections);
-    let empty = vec![String::new(); pieces.len()];
-    let overhead = message(alert, &title, &facts, &empty).to_string().len();
-    let pieces = fit_json_bytes(pieces, MESSAGE_MAX.saturating_sub(overhead));
-    message(alert, &title, &facts, &pieces)
+    fit_message(
+        truncate(&text, TEXT_MAX),
+        &facts,
+        sections,
+        html_escape,
+        VALUE_MAX,
+        MESSAGE_MAX,
+        |pieces| message(alert, &title, &facts, pieces),
+    )
 }
 
 /// The message, with `pieces` (text, fact values, sections) in their places.

@@ -106,6 +106,35 @@ pub fn render_noting(alert: &Alert, destination: &Destination) -> Result<Rendere
     })
 }
 
+/// A JSON message whose variable parts share the room its fixed parts
+/// leave under `max_bytes`: the text, each fact's value (escaped, at most
+/// `value_max` characters) and the sections, in that order, handed to
+/// `build` (Teams' card, Google Chat's message). Small parts stay whole;
+/// long ones are cut, each saying how much was left out.
+fn fit_message(
+    text: String,
+    facts: &[Fact],
+    sections: Vec<String>,
+    escape: impl Fn(&str) -> String,
+    value_max: usize,
+    max_bytes: usize,
+    build: impl Fn(&[String]) -> Value,
+) -> Value {
+    let mut pieces = vec![text];
+    pieces.extend(
+        facts
+            .iter()
+            .map(|f| escape(&text::truncate(&f.shown(), value_max))),
+    );
+    pieces.extend(sections);
+    let empty = vec![String::new(); pieces.len()];
+    let overhead = build(&empty).to_string().len();
+    build(&text::fit_json_bytes(
+        pieces,
+        max_bytes.saturating_sub(overhead),
+    ))
+}
+
 /// One line of context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {

@@ -8,8 +8,8 @@
 
 use serde_json::{json, Value};
 
-use super::text::{clean, clean_lines, defang, fit_json_bytes, teams_escape, truncate};
-use super::{facts, section_lines, shown_title, Custom, Escape};
+use super::text::{clean, clean_lines, defang, teams_escape, truncate};
+use super::{facts, fit_message, section_lines, shown_title, Custom, Escape};
 use crate::alert::{Alert, AlertKind, Band};
 
 const VALUE_MAX: usize = 1000;
@@ -62,18 +62,15 @@ pub(super) fn render(alert: &Alert, custom: &Custom) -> Value {
             )
         })
         .collect();
-    // The variable parts, escaped: the text, each fact's value, the sections.
-    let mut pieces = vec![truncate(&text, TEXT_MAX)];
-    pieces.extend(
-        facts
-            .iter()
-            .map(|f| teams_escape(&truncate(&f.shown(), VALUE_MAX))),
-    );
-    pieces.extend(sections);
-    let empty = vec![String::new(); pieces.len()];
-    let overhead = card(alert, &title, &facts, &empty).to_string().len();
-    let pieces = fit_json_bytes(pieces, CARD_MAX.saturating_sub(overhead));
-    card(alert, &title, &facts, &pieces)
+    fit_message(
+        truncate(&text, TEXT_MAX),
+        &facts,
+        sections,
+        teams_escape,
+        VALUE_MAX,
+        CARD_MAX,
+        |pieces| card(alert, &title, &facts, pieces),
+    )
 }
 
 /// The card, with `pieces` (text, fact values, sections) in their places.
