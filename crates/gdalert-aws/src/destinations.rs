@@ -4,9 +4,9 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sesv2::types::{Body, Content, Destination as SesDestination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
-use gdalert_delivery::senders::json_body;
+use gdalert_delivery::senders::{json_body, wrong_kind};
 use gdalert_delivery::{DestinationClient, Failure};
-use gdalert_pipeline::config::Destination;
+use gdalert_pipeline::config::{Destination, KindSettings};
 use gdalert_pipeline::{Alert, Payload};
 
 use crate::sdk_error::failure;
@@ -42,10 +42,10 @@ impl DestinationClient for SnsClient {
         else {
             return Err(Failure::fatal("SNS needs an SNS payload"));
         };
-        let topic = destination
-            .topic_arn
-            .as_deref()
-            .ok_or_else(|| Failure::fatal("topic_arn is required"))?;
+        let KindSettings::Sns(sns) = &destination.settings else {
+            return Err(wrong_kind(destination, "SNS"));
+        };
+        let topic = sns.topic_arn.as_str();
         let mut request = self
             .client
             .publish()
@@ -108,13 +108,10 @@ impl DestinationClient for SesClient {
         else {
             return Err(Failure::fatal("email needs an email payload"));
         };
-        let from = destination
-            .from
-            .as_deref()
-            .ok_or_else(|| Failure::fatal("`from` is required for email"))?;
-        if destination.to.is_empty() {
-            return Err(Failure::fatal("`to` needs at least one address"));
-        }
+        let KindSettings::Email(email) = &destination.settings else {
+            return Err(wrong_kind(destination, "SES email"));
+        };
+        let from = email.from.as_str();
         let message = Message::builder()
             .subject(content(subject)?)
             .body(
@@ -130,7 +127,7 @@ impl DestinationClient for SesClient {
             .from_email_address(from)
             .destination(
                 SesDestination::builder()
-                    .set_to_addresses(Some(destination.to.clone()))
+                    .set_to_addresses(Some(email.to.clone()))
                     .build(),
             )
             .content(EmailContent::builder().simple(message).build())
@@ -161,6 +158,9 @@ impl DestinationClient for EventBridgeClient {
         _alert: &Alert,
         payload: &Payload,
     ) -> Result<String, Failure> {
+        let KindSettings::Eventbridge(settings) = &destination.settings else {
+            return Err(wrong_kind(destination, "EventBridge"));
+        };
         let body = json_body(payload, "EventBridge")?;
         let detail = body
             .get("Detail")
@@ -170,7 +170,7 @@ impl DestinationClient for EventBridgeClient {
             .source(body["Source"].as_str().unwrap_or("gdalert"))
             .detail_type(body["DetailType"].as_str().unwrap_or("gdalert Alert"))
             .detail(detail)
-            .event_bus_name(destination.event_bus.as_deref().unwrap_or("default"))
+            .event_bus_name(settings.event_bus.as_deref().unwrap_or("default"))
             .build();
         let out = self
             .client

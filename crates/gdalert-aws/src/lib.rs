@@ -24,8 +24,8 @@ use std::sync::Arc;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use gdalert_delivery::{
-    GoogleChatClient, HttpClient, PagerDutyClient, RetryPolicy, SecretSource, Senders, SlackClient,
-    SmtpClient, TeamsClient, WebhookClient,
+    GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, SecretSource, Senders,
+    SlackClient, SmtpClient, TeamsClient, WebhookClient,
 };
 use gdalert_pipeline::Store;
 
@@ -38,6 +38,7 @@ pub fn remote_senders(
     http: &HttpClient,
     secrets: Arc<dyn SecretSource>,
     slack: SlackClient,
+    state: Option<Arc<dyn Store>>,
 ) -> Senders {
     Senders::new(RetryPolicy::default())
         .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
@@ -52,6 +53,7 @@ pub fn remote_senders(
         .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
         .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
         .with("webhook", Arc::new(WebhookClient::new(http.clone())))
+        .with("jira", Arc::new(JiraClient::new(http.clone(), state)))
 }
 
 /// A Slack client keeping thread roots in `store` (when given).

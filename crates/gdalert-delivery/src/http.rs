@@ -82,10 +82,11 @@ impl HttpClient {
         &self,
         destination: &gdalert_pipeline::config::Destination,
     ) -> Result<Secret, Failure> {
-        let Some(hook) = &destination.webhook_url else {
-            return Err(Failure::fatal(
-                "webhook_url (a secret reference) is required",
-            ));
+        use gdalert_pipeline::config::{KindSettings, Slack};
+        let hook = match &destination.settings {
+            KindSettings::Teams(hook) | KindSettings::GoogleChat(hook) => &hook.webhook_url,
+            KindSettings::Slack(Slack::Webhook { webhook_url }) => webhook_url,
+            _ => return Err(crate::senders::wrong_kind(destination, "incoming-webhook")),
         };
         self.secret(hook).await
     }

@@ -2,22 +2,24 @@
 //!
 //! Design, after Vector's sinks: one small client per destination kind
 //! ([`SlackClient`], [`TeamsClient`], [`GoogleChatClient`],
-//! [`PagerDutyClient`], [`WebhookClient`], [`SmtpClient`]; the AWS kinds live
-//! in `gdalert-aws`), each making exactly one attempt, behind one shared path
-//! ([`Senders`]) that owns deadlines, retries, `Retry-After` and the
-//! retryable/fatal verdict. A new kind is a [`DestinationClient`] of a few
-//! dozen lines. Every HTTP kind is held to the same fault tests
-//! (`tests/fault_matrix.rs`, one line in `KINDS`); SMTP has its own
+//! [`PagerDutyClient`], [`JiraClient`], [`WebhookClient`], [`SmtpClient`];
+//! the AWS kinds live in `gdalert-aws`), each making exactly one attempt,
+//! behind one shared path ([`Senders`]) that owns deadlines, retries,
+//! `Retry-After` and the retryable/fatal verdict. A client reads its kind's
+//! checked settings (`gdalert_pipeline::config::KindSettings`), in which what
+//! the kind needs is not optional. Every HTTP kind is held to the same fault
+//! tests (`tests/fault_matrix.rs`, one line in `KINDS`); SMTP has its own
 //! (`tests/smtp.rs`) and the AWS kinds theirs (`gdalert-aws/tests/moto.rs`).
 //!
-//! What a new kind takes today (Google Chat took this): a variant of
-//! `DestinationKind` with its name and required settings
-//! (`gdalert-pipeline/src/config.rs`), a renderer module and its line in
-//! `render::render_noting`, a client module here, its line in
-//! [`channel_of`], its vendor hosts in [`url_policy::vendor_hosts`], and
-//! its registration in `gdalert_aws::remote_senders`. The compiler points
-//! at the first three; the last three are strings and a list it cannot
-//! check, which the fault matrix and the renderers' corpus catch.
+//! What a new kind takes (Jira took this): a variant of `DestinationKind`
+//! and `KindSettings` with its raw table and check
+//! (`gdalert-pipeline/src/config/destination.rs`), a renderer module and its
+//! arm in `render::render_noting`, its arm in [`url_policy::reach`] (which
+//! hosts it may reach; there is no "any host" default), a client module
+//! here, and its registration in `gdalert_aws::remote_senders`. The compiler
+//! points at every `match` a new variant must fill; the registration is the
+//! one string it cannot check, and the fault matrix fails on a kind that
+//! has no client.
 //!
 //! Secrets are resolved at send time through a [`SecretSource`] and wrapped
 //! in [`Secret`], which never prints its value. Webhook URLs are checked by
@@ -25,6 +27,7 @@
 
 pub mod google_chat;
 pub mod http;
+pub mod jira;
 pub mod pagerduty;
 pub mod retry;
 pub mod secret;
@@ -37,6 +40,7 @@ pub mod webhook;
 
 pub use google_chat::GoogleChatClient;
 pub use http::HttpClient;
+pub use jira::JiraClient;
 pub use pagerduty::PagerDutyClient;
 pub use retry::{Failure, RetryPolicy};
 pub use secret::{CachedSecrets, Secret, SecretError, SecretSource, StaticSecrets};

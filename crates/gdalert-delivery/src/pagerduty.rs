@@ -1,12 +1,12 @@
 //! PagerDuty Events API v2: trigger, then resolve on the same `dedup_key`.
 
-use gdalert_pipeline::config::{Destination, DestinationKind};
+use gdalert_pipeline::config::{Destination, DestinationKind, KindSettings};
 use gdalert_pipeline::{Alert, Payload};
 use serde_json::json;
 
 use crate::http::HttpClient;
 use crate::retry::Failure;
-use crate::senders::{json_body, json_bytes, DestinationClient};
+use crate::senders::{json_body, json_bytes, wrong_kind, DestinationClient};
 
 /// The Events API v2 endpoint (`url` on the destination overrides it, e.g.
 /// for the EU service region).
@@ -33,17 +33,15 @@ impl DestinationClient for PagerDutyClient {
         payload: &Payload,
     ) -> Result<String, Failure> {
         let body = json_body(payload, "PagerDuty")?;
-        let Some(key) = &destination.routing_key else {
-            return Err(Failure::fatal(
-                "routing_key (a secret reference) is required",
-            ));
+        let KindSettings::Pagerduty(settings) = &destination.settings else {
+            return Err(wrong_kind(destination, "PagerDuty"));
         };
-        let key = self.http.secret(key).await?;
+        let key = self.http.secret(&settings.routing_key).await?;
         // The renderer leaves the routing key out so it never reaches a dry run.
         let mut event = body.clone();
         event["routing_key"] = json!(key.expose());
         let bytes = json_bytes(&event)?;
-        let url = destination.url.as_deref().unwrap_or(EVENTS_URL);
+        let url = settings.events_url.as_deref().unwrap_or(EVENTS_URL);
         let answer = self
             .http
             .post_json(DestinationKind::Pagerduty, url, &[], &bytes)

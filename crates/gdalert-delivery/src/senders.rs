@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gdalert_pipeline::config::{Destination, DestinationKind};
+use gdalert_pipeline::config::{Destination, EmailTransport, KindSettings};
 use gdalert_pipeline::{Alert, Payload, SendError, Sender};
 
 use crate::retry::{Failure, RetryPolicy};
@@ -43,23 +43,23 @@ pub fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, Failure> {
 
 /// Which client serves a destination: its kind, and for email its transport.
 pub fn channel_of(destination: &Destination) -> &'static str {
-    match destination.kind {
-        DestinationKind::Sns => "sns",
-        DestinationKind::Email => match destination.transport.as_deref() {
-            Some("smtp") => "email-smtp",
-            Some(_) => "email-ses",
-            None if destination.smtp_host.is_some() => "email-smtp",
-            None => "email-ses",
+    match &destination.settings {
+        KindSettings::Email(email) => match email.transport {
+            EmailTransport::Smtp(_) => "email-smtp",
+            EmailTransport::Ses => "email-ses",
         },
-        DestinationKind::Slack => "slack",
-        DestinationKind::Teams => "teams",
-        DestinationKind::GoogleChat => "google_chat",
-        DestinationKind::Pagerduty => "pagerduty",
-        DestinationKind::Webhook => "webhook",
-        DestinationKind::Eventbridge => "eventbridge",
-        DestinationKind::Stdout => "stdout",
-        DestinationKind::File => "file",
+        other => other.kind().as_str(),
     }
+}
+
+/// The failure of a client handed a destination of another kind (a wiring
+/// mistake: [`channel_of`] picks the client by kind).
+pub fn wrong_kind(destination: &Destination, client: &str) -> Failure {
+    Failure::fatal(format!(
+        "the {client} client was given destination {:?} of kind {}",
+        destination.name,
+        destination.kind().as_str()
+    ))
 }
 
 /// The clients, keyed by [`channel_of`], and the retry policy.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use gdalert_pipeline::config::{Destination, DestinationKind};
+use gdalert_pipeline::config::{Destination, DestinationKind, KindSettings, SecretRef, Slack};
 use gdalert_pipeline::store::{expiry, Record, Store};
 use gdalert_pipeline::{Alert, Lifecycle, Payload};
 use serde_json::{json, Value};
@@ -83,12 +83,10 @@ impl SlackClient {
     async fn post_message(
         &self,
         destination: &Destination,
+        (token, channel): (&SecretRef, &str),
         alert: &Alert,
         body: &Value,
     ) -> Result<String, Failure> {
-        let (Some(token), Some(channel)) = (&destination.bot_token, &destination.channel) else {
-            return Err(Failure::fatal("bot_token and channel are both required"));
-        };
         let token = self.http.secret(token).await?;
         let opens = matches!(
             alert.verdict.lifecycle,
@@ -162,8 +160,10 @@ impl DestinationClient for SlackClient {
         payload: &Payload,
     ) -> Result<String, Failure> {
         let body = json_body(payload, "Slack")?;
-        if destination.bot_token.is_some() {
-            return self.post_message(destination, alert, body).await;
+        if let KindSettings::Slack(Slack::Bot { bot_token, channel }) = &destination.settings {
+            return self
+                .post_message(destination, (bot_token, channel), alert, body)
+                .await;
         }
         let url = self.http.webhook_url(destination).await?;
         let bytes = json_bytes(body)?;

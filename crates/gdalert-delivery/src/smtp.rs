@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use gdalert_pipeline::config::Destination;
+use gdalert_pipeline::config::{Destination, Email, EmailTransport, KindSettings};
 use gdalert_pipeline::{Alert, Payload};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -15,7 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::http::secret_failure;
 use crate::retry::Failure;
 use crate::secret::SecretSource;
-use crate::senders::DestinationClient;
+use crate::senders::{wrong_kind, DestinationClient};
 
 /// SMTP client.
 #[derive(Clone)]
@@ -45,19 +45,17 @@ fn is_loopback(host: &str) -> bool {
 
 /// Builds the message; addresses come from the routes file.
 pub fn message(
-    destination: &Destination,
+    settings: &Email,
     subject: &str,
     text: &str,
     html: &str,
 ) -> Result<Message, Failure> {
-    let from: Mailbox = destination
+    let from: Mailbox = settings
         .from
-        .as_deref()
-        .ok_or_else(|| Failure::fatal("`from` is required for email"))?
         .parse()
         .map_err(|e| Failure::fatal(format!("bad `from` address: {e}")))?;
     let mut builder = Message::builder().from(from).subject(subject);
-    for to in &destination.to {
+    for to in &settings.to {
         let to: Mailbox = to
             .parse()
             .map_err(|e| Failure::fatal(format!("bad `to` address {to:?}: {e}")))?;
@@ -87,24 +85,28 @@ impl DestinationClient for SmtpClient {
         else {
             return Err(Failure::fatal("email needs an email payload"));
         };
-        let email = message(destination, subject, text, html)?;
-        let host = destination
-            .smtp_host
-            .as_deref()
-            .ok_or_else(|| Failure::fatal("smtp_host is required for SMTP email"))?;
+        let KindSettings::Email(
+            settings @ Email {
+                transport: EmailTransport::Smtp(smtp),
+                ..
+            },
+        ) = &destination.settings
+        else {
+            return Err(wrong_kind(destination, "SMTP email"));
+        };
+        let email = message(settings, subject, text, html)?;
+        let host = smtp.host.as_str();
         let mut builder = if is_loopback(host) {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         } else {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
                 .map_err(|e| Failure::fatal(format!("SMTP TLS setup for {host}: {e}")))?
         };
-        if let Some(port) = destination.smtp_port {
+        if let Some(port) = smtp.port {
             builder = builder.port(port);
         }
         builder = builder.timeout(Some(destination.timeout));
-        if let (Some(user), Some(password)) =
-            (&destination.smtp_username, &destination.smtp_password)
-        {
+        if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
             let password = self.secrets.read(password).await.map_err(secret_failure)?;
             builder = builder.credentials(Credentials::new(
                 user.clone(),

@@ -113,19 +113,40 @@ impl UrlPolicy {
     }
 }
 
-/// Each vendor's webhook hosts (exact or `*.suffix`).
-pub fn vendor_hosts(kind: DestinationKind) -> &'static [&'static str] {
+/// Which hosts a kind's HTTP requests may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Only its vendor's hosts (exact or `*.suffix`), plus any named in
+    /// `GDALERT_WEBHOOK_ALLOWED_HOSTS`.
+    Vendor(&'static [&'static str]),
+    /// Any public https host, unless an allowlist is set (generic webhooks).
+    AnyPublicHost,
+    /// The kind sends nothing over HTTP (AWS SDK, SMTP, local output).
+    NotHttp,
+}
+
+/// Which hosts each kind may reach: one exhaustive answer per kind, so a
+/// new kind cannot fall through to "any host".
+pub fn reach(kind: DestinationKind) -> Reach {
     match kind {
-        DestinationKind::Slack => &["hooks.slack.com", "slack.com"],
-        DestinationKind::Teams => &[
+        DestinationKind::Slack => Reach::Vendor(&["hooks.slack.com", "slack.com"]),
+        DestinationKind::Teams => Reach::Vendor(&[
             "*.logic.azure.com",
             "*.webhook.office.com",
             "*.powerplatform.com",
             "*.api.powerplatform.com",
-        ],
-        DestinationKind::Pagerduty => &["events.pagerduty.com", "events.eu.pagerduty.com"],
-        DestinationKind::GoogleChat => &["chat.googleapis.com"],
-        _ => &[],
+        ]),
+        DestinationKind::Pagerduty => {
+            Reach::Vendor(&["events.pagerduty.com", "events.eu.pagerduty.com"])
+        }
+        DestinationKind::GoogleChat => Reach::Vendor(&["chat.googleapis.com"]),
+        DestinationKind::Jira => Reach::Vendor(&["*.atlassian.net"]),
+        DestinationKind::Webhook => Reach::AnyPublicHost,
+        DestinationKind::Sns
+        | DestinationKind::Email
+        | DestinationKind::Eventbridge
+        | DestinationKind::Stdout
+        | DestinationKind::File => Reach::NotHttp,
     }
 }
 
@@ -177,13 +198,22 @@ impl UrlPolicy {
                 parsed.scheme()
             ));
         }
-        let vendor = vendor_hosts(kind);
+        let (vendor, any_host): (&[&str], bool) = match reach(kind) {
+            Reach::Vendor(hosts) => (hosts, false),
+            Reach::AnyPublicHost => (&[], true),
+            Reach::NotHttp => {
+                return Err(format!(
+                    "{} destinations do not post over HTTP",
+                    kind.as_str()
+                ))
+            }
+        };
         let allowed = vendor
             .iter()
             .copied()
             .chain(self.extra_hosts.iter().map(String::as_str))
             .any(|p| host_matches(p, &host_text));
-        let open = vendor.is_empty() && self.extra_hosts.is_empty();
+        let open = any_host && self.extra_hosts.is_empty();
         if allowed || open {
             Ok(parsed)
         } else {

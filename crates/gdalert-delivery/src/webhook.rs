@@ -6,13 +6,13 @@
 //! every retry of one alert to one destination, so receivers can drop
 //! repeats that at-least-once delivery allows).
 
-use gdalert_pipeline::config::{Destination, DestinationKind};
+use gdalert_pipeline::config::{Destination, DestinationKind, KindSettings, WebhookTarget};
 use gdalert_pipeline::{Alert, Payload};
 use hmac::{KeyInit, Mac};
 
 use crate::http::HttpClient;
 use crate::retry::Failure;
-use crate::senders::{json_body, json_bytes, DestinationClient};
+use crate::senders::{json_body, json_bytes, wrong_kind, DestinationClient};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -50,10 +50,12 @@ impl DestinationClient for WebhookClient {
         payload: &Payload,
     ) -> Result<String, Failure> {
         let body = json_body(payload, "a webhook")?;
-        let url = match (&destination.url, &destination.url_secret) {
-            (_, Some(secret)) => self.http.secret(secret).await?.expose().to_string(),
-            (Some(url), None) => url.clone(),
-            (None, None) => return Err(Failure::fatal("url or url_secret is required")),
+        let KindSettings::Webhook(settings) = &destination.settings else {
+            return Err(wrong_kind(destination, "webhook"));
+        };
+        let url = match &settings.target {
+            WebhookTarget::Secret(secret) => self.http.secret(secret).await?.expose().to_string(),
+            WebhookTarget::Url(url) => url.clone(),
         };
         let bytes = json_bytes(body)?;
         let timestamp = chrono::Utc::now().timestamp();
@@ -64,7 +66,7 @@ impl DestinationClient for WebhookClient {
                 format!("{}/{}", alert.event_id, destination.name),
             ),
         ];
-        if let Some(key) = &destination.hmac_key {
+        if let Some(key) = &settings.hmac_key {
             let key = self.http.secret(key).await?;
             headers.push((
                 "x-gdalert-signature",

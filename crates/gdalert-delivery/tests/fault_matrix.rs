@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gdalert_delivery::{
-    GoogleChatClient, HttpClient, PagerDutyClient, RetryPolicy, Senders, SlackClient,
+    GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, Senders, SlackClient,
     StaticSecrets, TeamsClient, UrlPolicy, WebhookClient,
 };
 use gdalert_event::GuardDutyEvent;
@@ -20,7 +20,14 @@ use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
 use gdalert_testkit::{deliveries, Delivery};
 use gdalert_testkit::{refused_base, Receiver, Reply};
 
-const KINDS: [&str; 5] = ["slack", "teams", "google_chat", "pagerduty", "webhook"];
+const KINDS: [&str; 6] = [
+    "slack",
+    "teams",
+    "google_chat",
+    "pagerduty",
+    "webhook",
+    "jira",
+];
 
 fn fixture() -> String {
     gdalert_testkit::fixture("runtime-fargate-c2-high.json")
@@ -39,6 +46,10 @@ fn routes(kind: &str, base: &str) -> (String, StaticSecrets) {
         "pagerduty" => (
             format!("routing_key_secret = \"/gdalert/pd\"\nurl = \"{base}/v2/enqueue\""),
             StaticSecrets::new().with("/gdalert/pd", "R0UTINGKEY"),
+        ),
+        "jira" => (
+            format!("site = \"{base}\"\nemail = \"bot@example.com\"\napi_token_secret = \"/gdalert/jira\"\nproject = \"SEC\""),
+            StaticSecrets::new().with("/gdalert/jira", "S3CRETJIRATOKEN"),
         ),
         _ => (
             "url_secret = \"/gdalert/hook\"\nhmac_secret = \"/gdalert/hmac\"".to_string(),
@@ -89,6 +100,7 @@ impl Run {
         .with("teams", Arc::new(TeamsClient::new(http.clone())))
         .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
         .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
+        .with("jira", Arc::new(JiraClient::new(http.clone(), None)))
         .with("webhook", Arc::new(WebhookClient::new(http)));
         Run {
             pipeline: Pipeline::new(config),
@@ -120,11 +132,23 @@ impl Run {
     }
 }
 
+/// Requests one delivery makes when all goes well: Jira looks the alert's
+/// issue up before creating it; the others post once.
+fn posts(kind: &str) -> usize {
+    match kind {
+        "jira" => 2,
+        _ => 1,
+    }
+}
+
 fn ok_reply(kind: &str) -> Reply {
     match kind {
         "pagerduty" => Reply::Status(202, r#"{"status":"success","dedup_key":"k"}"#),
         "teams" => Reply::Status(202, ""),
         "google_chat" => Reply::Status(200, r#"{"name":"spaces/AAA/messages/BBB.CCC"}"#),
+        // One answer for both calls: the search finds nothing, the create
+        // names the new issue.
+        "jira" => Reply::Status(201, r#"{"issues":[],"id":"10001","key":"SEC-1"}"#),
         _ => Reply::Status(200, "ok"),
     }
 }
@@ -142,7 +166,7 @@ async fn success_is_delivered_once_and_a_retried_event_is_not_posted_again() {
             matches!(run.invoke().await, Delivery::AlreadyDelivered { .. }),
             "{kind}: the retried event must not post again"
         );
-        assert_eq!(rx.seen().len(), 1, "{kind}");
+        assert_eq!(rx.seen().len(), posts(kind), "{kind}");
     }
 }
 
@@ -156,7 +180,7 @@ async fn rate_limited_waits_for_retry_after_then_delivers() {
             "{kind}"
         );
         let seen = rx.seen();
-        assert_eq!(seen.len(), 2, "{kind}");
+        assert_eq!(seen.len(), 1 + posts(kind), "{kind}");
         // Behaviour, not speed: the retry came no sooner than the server asked.
         assert!(
             seen[1].at.duration_since(seen[0].at) >= Duration::from_millis(950),
@@ -174,12 +198,12 @@ async fn a_server_error_is_retried_then_delivered_once() {
             matches!(run.invoke().await, Delivery::Delivered { .. }),
             "{kind}"
         );
-        assert_eq!(rx.seen().len(), 2, "{kind}");
+        assert_eq!(rx.seen().len(), 1 + posts(kind), "{kind}");
         assert!(matches!(
             run.invoke().await,
             Delivery::AlreadyDelivered { .. }
         ));
-        assert_eq!(rx.seen().len(), 2, "{kind}");
+        assert_eq!(rx.seen().len(), 1 + posts(kind), "{kind}");
     }
 }
 
@@ -259,8 +283,8 @@ async fn a_store_outage_still_delivers() {
             "{kind}"
         );
         let seen = rx.seen();
-        assert_eq!(seen.len(), 1, "{kind}");
-        let body = seen[0].body.to_string().to_lowercase();
+        assert_eq!(seen.len(), posts(kind), "{kind}");
+        let body = seen[seen.len() - 1].body.to_string().to_lowercase();
         assert!(
             body.contains("dedupe unavailable") || body.contains(r#""dedupe_unavailable":true"#),
             "{kind}: the alert must say dedupe was unavailable: {}",

@@ -125,7 +125,7 @@ impl App {
         })?;
         let slack =
             gdalert_aws::slack_client(&http, Some(store.clone()), env.slack_api_base.as_deref());
-        let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack)
+        let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack, Some(store.clone()))
             .with("stdout", Arc::new(crate::LogClient));
         let report_coverage =
             role == Role::Digest && config.settings.coverage_report_route.is_some();

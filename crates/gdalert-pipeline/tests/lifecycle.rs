@@ -610,7 +610,12 @@ fn an_archive_is_sent_at_once_as_an_archive_and_resolves_pagerduty() {
     );
     assert!(report.alert.triage.is_empty());
     let pagerduty = Destination {
-        kind: gdalert_pipeline::DestinationKind::Pagerduty,
+        settings: gdalert_pipeline::config::KindSettings::Pagerduty(
+            gdalert_pipeline::config::Pagerduty {
+                routing_key: gdalert_pipeline::config::SecretRef::Parameter("/pd".into()),
+                events_url: None,
+            },
+        ),
         ..run.pipeline.config.destinations["pager"].clone()
     };
     let Payload::Json { body } = gdalert_pipeline::render(&report.alert, &pagerduty).unwrap()

@@ -190,6 +190,7 @@ fn every_renderer_survives_the_adversarial_corpus() {
                 ("slack", Payload::Json { body }) => check_slack(case, body),
                 ("teams", Payload::Json { body }) => check_teams(case, body),
                 ("google_chat", Payload::Json { body }) => check_google_chat(case, body),
+                ("jira", Payload::Json { body }) => check_jira(case, body),
                 (
                     "email",
                     Payload::Email {
@@ -399,6 +400,68 @@ fn check_google_chat(case: &str, body: &Value) {
     assert!(key.starts_with("gdalert-") && key.len() == 40, "{key}");
 }
 
+fn check_jira(case: &str, body: &Value) {
+    let fields = &body["issue"]["fields"];
+    let summary = fields["summary"].as_str().unwrap();
+    assert!(
+        !summary.is_empty() && summary.chars().count() <= 255 && !summary.contains('\n'),
+        "jira/{case}: summary {summary:.300}"
+    );
+    for (which, doc) in [
+        ("description", &fields["description"]),
+        ("comment", &body["comment"]["body"]),
+    ] {
+        // Jira keeps a rich-text field within 32,767 characters.
+        let size = doc.to_string().chars().count();
+        assert!(size <= 32_767, "jira/{case}: {which} is {size} characters");
+        assert_eq!(
+            gdalert_pipeline::render::jira::adf_problem(doc),
+            None,
+            "jira/{case}: {which}"
+        );
+        let mut hrefs = Vec::new();
+        link_marks(doc, &mut hrefs);
+        assert!(
+            hrefs
+                .iter()
+                .all(|h| h.starts_with("https://") && !h.contains("evil")),
+            "jira/{case}: {hrefs:?}"
+        );
+    }
+    let mut all = Vec::new();
+    strings(body, &mut all);
+    for text in &all {
+        assert!(
+            !text.contains("http://evil"),
+            "jira/{case}: live link in {text:.200}"
+        );
+        assert_no_invisible("jira", case, text);
+    }
+    for label in fields["labels"].as_array().unwrap() {
+        assert!(
+            !label.as_str().unwrap().contains(' '),
+            "jira/{case}: {label}"
+        );
+    }
+}
+
+/// The targets of every link mark in an ADF tree.
+fn link_marks(node: &Value, out: &mut Vec<String>) {
+    for mark in node["marks"].as_array().into_iter().flatten() {
+        if mark["type"] == "link" {
+            out.push(
+                mark["attrs"]["href"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    for child in node["content"].as_array().into_iter().flatten() {
+        link_marks(child, out);
+    }
+}
+
 fn check_html(case: &str, html: &str) {
     let lower = html.to_ascii_lowercase();
     assert!(
@@ -506,7 +569,7 @@ fn the_sns_cluster_attribute_is_only_ever_a_cluster() {
     let sns = config
         .destinations
         .values()
-        .find(|d| d.kind == gdalert_pipeline::DestinationKind::Sns)
+        .find(|d| d.kind() == gdalert_pipeline::DestinationKind::Sns)
         .cloned()
         .unwrap_or_else(|| panic!("the test routes have an SNS destination"));
     let alert = alert_for(
@@ -538,7 +601,7 @@ fn multi_line_descriptions_keep_their_line_breaks_in_every_body() {
     for destination in config
         .destinations
         .values()
-        .filter(|d| d.kind != gdalert_pipeline::DestinationKind::Eventbridge)
+        .filter(|d| d.kind() != gdalert_pipeline::DestinationKind::Eventbridge)
     {
         let payload = gdalert_pipeline::render(&alert, destination).unwrap();
         let mut texts = Vec::new();

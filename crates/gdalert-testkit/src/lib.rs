@@ -8,12 +8,14 @@
 
 pub mod aws;
 pub mod delivery;
+pub mod jira;
 pub mod proxy;
 pub mod receiver;
 pub mod runtime_api;
 pub mod servers;
 
 pub use delivery::{deliveries, Delivery};
+pub use jira::JiraSite;
 pub use proxy::{silent_listener, CountingProxy};
 pub use receiver::{refused_base, Receiver, Reply, Request};
 pub use runtime_api::RuntimeApi;

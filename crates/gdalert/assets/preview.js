@@ -221,6 +221,54 @@
     return box;
   }
 
+  // Atlassian Document Format, drawn with text nodes only: a node type the
+  // page does not know is shown as its text, never as markup.
+  function adf(node, parent) {
+    (node.content || []).forEach(function (n) {
+      var box;
+      if (n.type === "text") {
+        var link = (n.marks || []).filter(function (m) { return m.type === "link"; })[0];
+        var code = (n.marks || []).some(function (m) { return m.type === "code"; });
+        var strong = (n.marks || []).some(function (m) { return m.type === "strong"; });
+        if (link && /^https:\/\//.test(link.attrs.href)) {
+          box = el("a", null, n.text);
+          box.href = link.attrs.href;
+          box.rel = "noopener noreferrer";
+          box.target = "_blank";
+        } else {
+          box = el(code ? "code" : strong ? "b" : "span", null, n.text);
+        }
+      } else if (n.type === "paragraph") {
+        box = el("p");
+      } else if (n.type === "heading") {
+        box = el("h4");
+      } else if (n.type === "bulletList") {
+        box = el("ul");
+      } else if (n.type === "listItem") {
+        box = el("li");
+      } else {
+        box = el("div");
+      }
+      if (n.type !== "text") adf(n, box);
+      parent.appendChild(box);
+    });
+    return parent;
+  }
+
+  function jira(body) {
+    var box = el("div", "jira");
+    var f = (body.issue || {}).fields || {};
+    box.appendChild(el("div", "jira-summary", f.summary));
+    box.appendChild(table([["Project", f.project && f.project.key], ["Type", f.issuetype && f.issuetype.name],
+      ["Priority", f.priority && f.priority.name], ["Labels", (f.labels || []).join(" ")]]));
+    box.appendChild(adf(f.description || {}, el("div", "jira-description")));
+    var later = el("details");
+    later.appendChild(el("summary", null, "As a comment on the alert's issue (updates, resolution)"));
+    later.appendChild(adf((body.comment || {}).body || {}, el("div", "jira-description")));
+    box.appendChild(later);
+    return box;
+  }
+
   function email(payload) {
     var box = el("div", "email");
     box.appendChild(el("div", "subject", "Subject: " + payload.subject));
@@ -257,6 +305,7 @@
     if (d.kind === "teams") return teams(p.body);
     if (d.kind === "google_chat") return googleChat(p.body);
     if (d.kind === "pagerduty") return pagerduty(p.body);
+    if (d.kind === "jira") return jira(p.body);
     return el("pre", null, JSON.stringify(p.body, null, 2));
   }
 

@@ -58,9 +58,11 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
     let http = HttpClient::new(policy, secrets.clone()).map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalSender);
     let slack = gdalert_aws::slack_client(&http, None, None);
-    Ok(gdalert_aws::remote_senders(&aws, &http, secrets, slack)
-        .with("stdout", local.clone())
-        .with("file", local))
+    Ok(
+        gdalert_aws::remote_senders(&aws, &http, secrets, slack, None)
+            .with("stdout", local.clone())
+            .with("file", local),
+    )
 }
 
 /// Parses a secrets file. An error gives file:line:col and the parser's own

@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use gdalert_pipeline::{Alert, Destination, DestinationKind, Payload, SendError, Sender};
+use gdalert_pipeline::config::KindSettings;
+use gdalert_pipeline::{Alert, Destination, Payload, SendError, Sender};
 
 use crate::embedded;
 
@@ -166,13 +167,10 @@ impl Sender for LocalSender {
         _alert: &Alert,
         payload: &Payload,
     ) -> Result<String, SendError> {
-        match destination.kind {
-            DestinationKind::Stdout => Ok("stdout".into()),
-            DestinationKind::File => {
-                let path = destination
-                    .path
-                    .as_deref()
-                    .unwrap_or("gdalert-alerts.jsonl");
+        match &destination.settings {
+            KindSettings::Stdout => Ok("stdout".into()),
+            KindSettings::File(file) => {
+                let path = file.path.as_str();
                 let line = serde_json::to_string(payload).map_err(|e| SendError {
                     retryable: false,
                     message: e.to_string(),
@@ -207,7 +205,7 @@ impl Sender for LocalSender {
                 retryable: false,
                 message: format!(
                     "this gdalert build has no {} sender; run with --dry-run to see the payload",
-                    kind.as_str()
+                    kind.kind().as_str()
                 ),
             }),
         }

@@ -82,10 +82,10 @@ fn event_view(pipeline: &Pipeline, origin: &str, text: &str) -> Value {
                     Some(destination) => match render(&alert, destination) {
                         Ok(payload) => json!({
                             "destination": name,
-                            "kind": destination.kind.as_str(),
+                            "kind": destination.kind().as_str(),
                             "payload": payload,
                         }),
-                        Err(e) => json!({"destination": name, "kind": destination.kind.as_str(), "note": e.to_string()}),
+                        Err(e) => json!({"destination": name, "kind": destination.kind().as_str(), "note": e.to_string()}),
                     },
                     None => json!({"destination": name, "kind": "unknown", "note": "not configured"}),
                 })

@@ -142,7 +142,7 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
         html.contains(r#"data-drawn="4""#),
         "the page script did not run: {console}"
     );
-    // Every event × every destination: 4 × 9 messages drawn.
+    // Every event × every destination: 4 × 10 messages drawn.
     for kind in [
         "slack",
         "teams",
@@ -153,6 +153,7 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
         "webhook",
         "eventbridge",
         "stdout",
+        "jira",
     ] {
         assert_eq!(
             html.matches(&format!(r#"data-kind="{kind}""#)).count(),
@@ -166,6 +167,11 @@ fn the_preview_page_draws_every_message_and_runs_no_event_text() {
     assert!(
         html.matches(r#"class="gc-title""#).count() == 4,
         "Google Chat cards drawn"
+    );
+    // The Jira issue was drawn from its document, not as JSON.
+    assert!(
+        html.matches(r#"class="jira-summary""#).count() == 4,
+        "Jira issues drawn"
     );
     assert!(
         html.contains("Backdoor:Runtime/C&amp;CActivity.B"),

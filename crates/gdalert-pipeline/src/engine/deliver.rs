@@ -67,7 +67,7 @@ impl Pipeline {
                 .config
                 .destinations
                 .get(&decided.destination)
-                .is_some_and(|d| d.kind.is_remote())
+                .is_some_and(|d| d.kind().is_remote())
     }
 
     /// A message of gdalert's own (a digest, a held resolved message, the
@@ -221,7 +221,7 @@ impl Pipeline {
     ) -> DeliveryReport {
         let destination = self.config.destinations.get(&decided.destination);
         let mut report = DeliveryReport {
-            kind: destination.map(|d| d.kind),
+            kind: destination.map(|d| d.kind()),
             decision: decided.decision,
             status: Status::of_decision(decided.decision),
             reason: decided.reason.clone(),
@@ -302,7 +302,7 @@ impl Pipeline {
         // function, arrives past its emulated deadline).
         let capped;
         let left = deadline
-            .filter(|_| destination.kind.is_remote())
+            .filter(|_| destination.kind().is_remote())
             .map(|d| d.saturating_duration_since(std::time::Instant::now()));
         let destination = match left {
             Some(left) if left.is_zero() => {

@@ -12,6 +12,7 @@ pub mod text;
 mod console;
 pub(crate) mod email;
 pub mod google_chat;
+pub mod jira;
 mod json;
 mod pagerduty;
 mod slack;
@@ -24,7 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::alert::{Alert, AlertKind, Item, Section};
-use crate::config::{Destination, DestinationKind, Templates};
+use crate::config::{Destination, KindSettings, Templates};
 use crate::lifecycle::Lifecycle;
 
 pub use json::WEBHOOK_SCHEMA_VERSION;
@@ -33,7 +34,7 @@ pub use json::WEBHOOK_SCHEMA_VERSION;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "format", rename_all = "snake_case")]
 pub enum Payload {
-    /// A JSON body (Slack, Teams, Google Chat, PagerDuty, webhook, EventBridge entry).
+    /// A JSON body (Slack, Teams, Google Chat, PagerDuty, Jira, webhook, EventBridge entry).
     Json { body: Value },
     /// An email.
     Email {
@@ -75,28 +76,31 @@ pub struct Rendered {
 /// Renders `alert` for `destination`, saying which overrides failed.
 pub fn render_noting(alert: &Alert, destination: &Destination) -> Result<Rendered, RenderError> {
     let custom = Custom::new(alert, destination)?;
-    let payload = match destination.kind {
-        DestinationKind::Slack => Payload::Json {
+    let payload = match &destination.settings {
+        KindSettings::Slack(_) => Payload::Json {
             body: slack::render(alert, &custom),
         },
-        DestinationKind::Teams => Payload::Json {
+        KindSettings::Teams(_) => Payload::Json {
             body: teams::render(alert, &custom),
         },
-        DestinationKind::GoogleChat => Payload::Json {
+        KindSettings::GoogleChat(_) => Payload::Json {
             body: google_chat::render(alert, &custom),
         },
-        DestinationKind::Pagerduty => Payload::Json {
+        KindSettings::Pagerduty(_) => Payload::Json {
             body: pagerduty::render(alert, &custom),
         },
-        DestinationKind::Webhook => Payload::Json {
+        KindSettings::Webhook(_) => Payload::Json {
             body: json::webhook(alert),
         },
-        DestinationKind::Eventbridge => Payload::Json {
-            body: json::eventbridge(alert, destination.event_bus.as_deref()),
+        KindSettings::Eventbridge(settings) => Payload::Json {
+            body: json::eventbridge(alert, settings.event_bus.as_deref()),
         },
-        DestinationKind::Email => email::render(alert, &custom),
-        DestinationKind::Sns => sns::render(alert, &custom),
-        DestinationKind::Stdout | DestinationKind::File => Payload::Text {
+        KindSettings::Jira(settings) => Payload::Json {
+            body: jira::render(alert, settings, &custom),
+        },
+        KindSettings::Email(_) => email::render(alert, &custom),
+        KindSettings::Sns(_) => sns::render(alert, &custom),
+        KindSettings::Stdout | KindSettings::File(_) => Payload::Text {
             text: console::render(alert, &custom),
         },
     };

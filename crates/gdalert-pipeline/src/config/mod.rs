@@ -13,9 +13,17 @@ use std::time::Duration;
 use gdalert_pattern::{json::line_column, PatternSet, PatternSetBuilder};
 use jsonpath_rust::parser::model::JpQuery;
 use serde::Deserialize;
+use toml::de::DeValue;
 use toml::Spanned;
 
 use crate::alert::EnrichOptions;
+
+mod destination;
+
+pub use destination::{
+    Destination, DestinationKind, Email, EmailTransport, Eventbridge, File, IncomingWebhook, Jira,
+    KindSettings, Pagerduty, SecretRef, Slack, Smtp, Sns, Templates, Webhook, WebhookTarget,
+};
 
 /// One problem in the configuration, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,146 +60,6 @@ impl fmt::Display for ConfigError {
         }
         Ok(())
     }
-}
-
-/// Where an alert can go.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DestinationKind {
-    Sns,
-    Email,
-    Slack,
-    Teams,
-    /// A Google Chat space's incoming webhook.
-    #[serde(rename = "google_chat")]
-    GoogleChat,
-    Pagerduty,
-    Webhook,
-    Eventbridge,
-    Stdout,
-    File,
-}
-
-impl DestinationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DestinationKind::Sns => "sns",
-            DestinationKind::Email => "email",
-            DestinationKind::Slack => "slack",
-            DestinationKind::Teams => "teams",
-            DestinationKind::GoogleChat => "google_chat",
-            DestinationKind::Pagerduty => "pagerduty",
-            DestinationKind::Webhook => "webhook",
-            DestinationKind::Eventbridge => "eventbridge",
-            DestinationKind::Stdout => "stdout",
-            DestinationKind::File => "file",
-        }
-    }
-
-    /// Whether delivering needs something outside this process (an AWS API,
-    /// a webhook, a mail server). `stdout` and `file` do not.
-    pub fn is_remote(self) -> bool {
-        !matches!(self, DestinationKind::Stdout | DestinationKind::File)
-    }
-}
-
-/// A reference to a secret, never the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum SecretRef {
-    /// A Secrets Manager secret ARN.
-    SecretsManager(String),
-    /// An SSM Parameter Store parameter name (`/path/name`) or ARN.
-    Parameter(String),
-}
-
-impl SecretRef {
-    /// Accepts a Secrets Manager ARN or an SSM parameter name/ARN; anything else
-    /// is taken to be an inline secret and refused.
-    pub fn parse(text: &str) -> Option<SecretRef> {
-        let arn = |service: &str| {
-            text.starts_with("arn:")
-                && text.split(':').nth(2) == Some(service)
-                && text.split(':').count() >= 6
-        };
-        if arn("secretsmanager") {
-            Some(SecretRef::SecretsManager(text.to_string()))
-        } else if arn("ssm")
-            || (text.starts_with('/') && text.len() > 1 && !text.contains(char::is_whitespace))
-        {
-            Some(SecretRef::Parameter(text.to_string()))
-        } else {
-            None
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            SecretRef::SecretsManager(s) | SecretRef::Parameter(s) => s,
-        }
-    }
-}
-
-/// Template overrides for a destination (minijinja). Values from the finding
-/// are escaped for the destination's output format whatever the template says.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Templates {
-    /// Replaces the headline (Slack header, email subject, SNS subject...).
-    pub title: Option<String>,
-    /// Replaces the main text block.
-    pub text: Option<String>,
-}
-
-/// A destination as written in the file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDestination {
-    kind: Spanned<DestinationKind>,
-    /// SNS topic ARN (`sns`).
-    topic_arn: Option<String>,
-    /// Recipients (`email`).
-    to: Option<Vec<String>>,
-    /// Sender (`email`).
-    from: Option<String>,
-    /// `ses` (default) or `smtp` (`email`).
-    transport: Option<Spanned<String>>,
-    smtp_host: Option<String>,
-    smtp_port: Option<u16>,
-    smtp_username: Option<String>,
-    smtp_password_secret: Option<Spanned<String>>,
-    /// Incoming-webhook URL, by reference (`slack`, `teams`).
-    webhook_url_secret: Option<Spanned<String>>,
-    /// Slack bot token, by reference: lets updates thread under the first alert.
-    bot_token_secret: Option<Spanned<String>>,
-    /// Slack channel for `chat.postMessage`.
-    channel: Option<String>,
-    /// PagerDuty Events v2 routing key, by reference.
-    routing_key_secret: Option<Spanned<String>>,
-    /// Generic webhook URL (no credentials in it) or `url_secret`.
-    url: Option<Spanned<String>>,
-    url_secret: Option<Spanned<String>>,
-    /// Key for the generic webhook's HMAC signature header, by reference.
-    hmac_secret: Option<Spanned<String>>,
-    /// EventBridge bus name or ARN (`eventbridge`).
-    event_bus: Option<String>,
-    /// Output file (`file`).
-    path: Option<String>,
-    /// Per-destination timeout.
-    timeout: Option<Spanned<String>>,
-    templates: Option<Templates>,
-    // Inline secrets are caught by name so the error can say what to write instead.
-    webhook_url: Option<Spanned<toml::Value>>,
-    bot_token: Option<Spanned<toml::Value>>,
-    routing_key: Option<Spanned<toml::Value>>,
-    integration_key: Option<Spanned<toml::Value>>,
-    password: Option<Spanned<toml::Value>>,
-    smtp_password: Option<Spanned<toml::Value>>,
-    token: Option<Spanned<toml::Value>>,
-    secret: Option<Spanned<toml::Value>>,
-    hmac_key: Option<Spanned<toml::Value>>,
-    api_key: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,7 +117,7 @@ struct RawConfig {
     #[serde(default)]
     accounts: BTreeMap<String, String>,
     #[serde(default)]
-    destinations: BTreeMap<String, Spanned<RawDestination>>,
+    destinations: BTreeMap<String, toml::Table>,
     #[serde(default)]
     routes: Vec<Spanned<RawRoute>>,
 }
@@ -291,34 +159,6 @@ impl Default for Settings {
             coverage_report_every: Duration::from_secs(24 * 3600),
         }
     }
-}
-
-/// A destination, checked.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Destination {
-    pub name: String,
-    pub kind: DestinationKind,
-    pub topic_arn: Option<String>,
-    pub to: Vec<String>,
-    pub from: Option<String>,
-    /// `ses` or `smtp`.
-    pub transport: Option<String>,
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<SecretRef>,
-    pub webhook_url: Option<SecretRef>,
-    pub bot_token: Option<SecretRef>,
-    pub channel: Option<String>,
-    pub routing_key: Option<SecretRef>,
-    pub url: Option<String>,
-    pub url_secret: Option<SecretRef>,
-    pub hmac_key: Option<SecretRef>,
-    pub event_bus: Option<String>,
-    pub path: Option<String>,
-    #[serde(skip)]
-    pub timeout: Duration,
-    pub templates: Templates,
 }
 
 /// A route, checked.
@@ -409,7 +249,7 @@ impl Config {
 
     /// Whether any destination in use needs the network or an AWS API.
     pub fn has_remote_destination(&self) -> bool {
-        self.destinations.values().any(|d| d.kind.is_remote())
+        self.destinations.values().any(|d| d.kind().is_remote())
     }
 }
 
@@ -419,19 +259,6 @@ struct Loader<'a> {
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
 }
-
-const INLINE_SECRET_FIELDS: &[(&str, &str)] = &[
-    ("webhook_url", "webhook_url_secret"),
-    ("bot_token", "bot_token_secret"),
-    ("routing_key", "routing_key_secret"),
-    ("integration_key", "routing_key_secret"),
-    ("password", "smtp_password_secret"),
-    ("smtp_password", "smtp_password_secret"),
-    ("token", "bot_token_secret"),
-    ("secret", "<name>_secret"),
-    ("hmac_key", "hmac_secret"),
-    ("api_key", "<name>_secret"),
-];
 
 impl Loader<'_> {
     fn warning(&mut self, offset: usize, message: impl Into<String>) {
@@ -577,11 +404,16 @@ impl Loader<'_> {
         };
 
         let mut destinations = BTreeMap::new();
-        for (name, spanned) in &raw.destinations {
-            let start = spanned.span().start;
-            let d = spanned.get_ref();
-            if let Some(destination) = self.destination(name, start, d) {
-                destinations.insert(name.clone(), destination);
+        // Destinations are read again with their spans, each by its kind.
+        if let Ok(document) = toml::de::DeTable::parse(self.text) {
+            if let Some(DeValue::Table(tables)) =
+                document.get_ref().get("destinations").map(|d| d.get_ref())
+            {
+                for (name, table) in tables {
+                    if let Some(destination) = self.destination(name.get_ref(), table) {
+                        destinations.insert(name.get_ref().to_string(), destination);
+                    }
+                }
             }
         }
         if let Some(fallback) = &raw.settings.fallback_destination {
@@ -852,224 +684,9 @@ fn is_catch_all(text: &str) -> bool {
                 .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("aws.guardduty"))))
 }
 
-impl Loader<'_> {
-    fn destination(&mut self, name: &str, start: usize, d: &RawDestination) -> Option<Destination> {
-        let before = self.problems.len();
-        let inline: [(&str, &Option<Spanned<toml::Value>>); 10] = [
-            ("webhook_url", &d.webhook_url),
-            ("bot_token", &d.bot_token),
-            ("routing_key", &d.routing_key),
-            ("integration_key", &d.integration_key),
-            ("password", &d.password),
-            ("smtp_password", &d.smtp_password),
-            ("token", &d.token),
-            ("secret", &d.secret),
-            ("hmac_key", &d.hmac_key),
-            ("api_key", &d.api_key),
-        ];
-        for (field, value) in inline {
-            if let Some(value) = value {
-                let instead = INLINE_SECRET_FIELDS
-                    .iter()
-                    .find(|(f, _)| *f == field)
-                    .map_or("<name>_secret", |(_, i)| i);
-                self.problem(
-                    value.span().start,
-                    format!("inline secret `{field}` in destination {name:?}: secrets are given by reference only; write `{instead} = \"<Secrets Manager ARN or SSM parameter name>\"`"),
-                );
-            }
-        }
-        let kind = *d.kind.get_ref();
-        let webhook_url = self.secret(&d.webhook_url_secret, "webhook_url_secret");
-        let bot_token = self.secret(&d.bot_token_secret, "bot_token_secret");
-        let routing_key = self.secret(&d.routing_key_secret, "routing_key_secret");
-        let url_secret = self.secret(&d.url_secret, "url_secret");
-        let hmac_key = self.secret(&d.hmac_secret, "hmac_secret");
-        let smtp_password = self.secret(&d.smtp_password_secret, "smtp_password_secret");
-        let timeout = self.nonzero_duration(
-            &d.timeout,
-            Duration::from_secs(10),
-            "timeout = \"0s\" would fail every delivery at once",
-        );
-        if let Some(url) = &d.url {
-            if url_has_credentials(url.get_ref()) {
-                self.problem(
-                    url.span().start,
-                    format!("inline secret in `url` of destination {name:?}: the URL carries credentials; put it in Secrets Manager and write `url_secret = \"<ARN>\"`"),
-                );
-            }
-        }
-        let need = |this: &mut Self, ok: bool, what: &str| {
-            if !ok {
-                this.problem(
-                    start,
-                    format!("destination {name:?} ({}) needs {what}", kind.as_str()),
-                );
-            }
-        };
-        match kind {
-            DestinationKind::Sns => need(self, d.topic_arn.is_some(), "`topic_arn`"),
-            DestinationKind::Email => {
-                need(
-                    self,
-                    d.to.as_ref().is_some_and(|t| !t.is_empty()),
-                    "`to = [\"team@example.com\"]`",
-                );
-                need(self, d.from.is_some(), "`from`");
-                for address in d.to.iter().flatten().chain(d.from.iter()) {
-                    if !is_email_address(address) {
-                        self.problem(
-                            start,
-                            format!("destination {name:?}: {address:?} is not an email address (name@domain.example)"),
-                        );
-                    }
-                }
-                if let Some(t) = &d.transport {
-                    match t.get_ref().as_str() {
-                        "ses" => {}
-                        "smtp" => need(
-                            self,
-                            d.smtp_host.is_some(),
-                            "`smtp_host` for transport \"smtp\"",
-                        ),
-                        other => self.problem(
-                            t.span().start,
-                            format!("unknown email transport {other:?}: \"ses\" or \"smtp\""),
-                        ),
-                    }
-                }
-            }
-            DestinationKind::Slack => need(
-                self,
-                d.webhook_url_secret.is_some()
-                    || (d.bot_token_secret.is_some() && d.channel.is_some()),
-                "`webhook_url_secret`, or `bot_token_secret` with `channel`",
-            ),
-            DestinationKind::Teams | DestinationKind::GoogleChat => {
-                need(self, d.webhook_url_secret.is_some(), "`webhook_url_secret`")
-            }
-            DestinationKind::Pagerduty => {
-                need(self, d.routing_key_secret.is_some(), "`routing_key_secret`")
-            }
-            DestinationKind::Webhook => need(
-                self,
-                d.url.is_some() || d.url_secret.is_some(),
-                "`url` or `url_secret`",
-            ),
-            DestinationKind::Eventbridge => {
-                if let Some(bus) = d.event_bus.as_deref().filter(|b| !is_event_bus(b)) {
-                    self.problem(
-                        start,
-                        format!("destination {name:?}: {bus:?} is not an event bus name or ARN (letters, digits, . - _ /, up to 256)"),
-                    );
-                }
-            }
-            DestinationKind::Stdout => {}
-            DestinationKind::File => need(self, d.path.is_some(), "`path`"),
-        }
-        if let Some(templates) = &d.templates {
-            for (which, template) in [("title", &templates.title), ("text", &templates.text)] {
-                if let Some(Err(e)) = template.as_deref().map(|t| {
-                    minijinja::Environment::new()
-                        .template_from_str(t)
-                        .map(|_| ())
-                }) {
-                    self.problem(
-                        start,
-                        format!(
-                            "destination {name:?}: the `{which}` template does not compile: {e}"
-                        ),
-                    );
-                }
-            }
-        }
-        if self.problems.len() > before {
-            return None;
-        }
-        Some(Destination {
-            name: name.to_string(),
-            kind,
-            topic_arn: d.topic_arn.clone(),
-            to: d.to.clone().unwrap_or_default(),
-            from: d.from.clone(),
-            transport: d.transport.as_ref().map(|t| t.get_ref().clone()),
-            smtp_host: d.smtp_host.clone(),
-            smtp_port: d.smtp_port,
-            smtp_username: d.smtp_username.clone(),
-            smtp_password,
-            webhook_url,
-            bot_token,
-            channel: d.channel.clone(),
-            routing_key,
-            url: d.url.as_ref().map(|u| u.get_ref().clone()),
-            url_secret,
-            hmac_key,
-            event_bus: d.event_bus.clone(),
-            path: d.path.clone(),
-            timeout,
-            templates: d.templates.clone().unwrap_or_default(),
-        })
-    }
-}
-
-/// A URL with a user/password or a token-like query parameter.
-fn url_has_credentials(url: &str) -> bool {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return true;
-    }
-    let Some((_, query)) = url.split_once('?') else {
-        return false;
-    };
-    query.split('&').any(|pair| {
-        let key = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
-        [
-            "token",
-            "key",
-            "secret",
-            "sig",
-            "signature",
-            "password",
-            "code",
-            "apikey",
-            "api_key",
-        ]
-        .iter()
-        .any(|word| key == *word || key.ends_with(&format!("_{word}")))
-    })
-}
-
-/// `name@domain.tld`, no spaces or control characters: what SES and SMTP
-/// servers accept as an address (display names are not taken here).
-fn is_email_address(text: &str) -> bool {
-    let Some((local, domain)) = text.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !text
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
-}
-
-/// An EventBridge bus name (`[/.\-_A-Za-z0-9]{1,256}`) or a bus ARN.
-fn is_event_bus(text: &str) -> bool {
-    if text.starts_with("arn:") {
-        return text.contains(":events:") && text.contains(":event-bus/");
-    }
-    !text.is_empty()
-        && text.len() <= 256
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::destination::{is_email_address, is_event_bus, url_has_credentials};
     use super::*;
 
     #[test]
