@@ -1,6 +1,6 @@
 //! Secrets from Secrets Manager (ARNs) and SSM Parameter Store (names or ARNs).
 
-use gdalert_delivery::{Secret, SecretError, SecretSource};
+use gdalert_delivery::{Failure, Secret, SecretSource};
 use gdalert_pipeline::config::SecretRef;
 
 use crate::sdk_error::{describe, is_retryable};
@@ -27,11 +27,12 @@ impl AwsSecrets {
 
 #[async_trait::async_trait]
 impl SecretSource for AwsSecrets {
-    async fn read(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
-        let error = |reason: String, retryable: bool| SecretError {
-            reference: reference.as_str().to_string(),
-            reason,
-            retryable,
+    async fn read(&self, reference: &SecretRef) -> Result<Secret, Failure> {
+        let error = |reason: String, retryable: bool| {
+            Failure::new(
+                retryable,
+                format!("cannot read secret {}: {reason}", reference.as_str()),
+            )
         };
         match reference {
             SecretRef::SecretsManager(arn) => {

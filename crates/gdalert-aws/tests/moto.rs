@@ -137,7 +137,7 @@ async fn sns_to_a_missing_topic_is_a_configuration_error() {
     )
     .await;
     match &deliveries[0] {
-        Delivery::Failed(e) => assert!(!e.retryable, "{}", e.message),
+        Delivery::Failed(e) => assert!(!e.is_retryable(), "{}", e.message()),
         other => panic!("{other:?}"),
     }
 }
@@ -351,7 +351,7 @@ mod faults {
 
     fn failed(d: &[Delivery]) -> (bool, String) {
         match &d[0] {
-            Delivery::Failed(e) => (e.retryable, e.message.clone()),
+            Delivery::Failed(e) => (e.is_retryable(), e.message().to_string()),
             other => panic!("expected a failure, got {other:?}"),
         }
     }

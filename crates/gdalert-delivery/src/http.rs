@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 use serde_json::Value;
 
 use crate::retry::{parse_retry_after, Failure};
-use crate::secret::{Secret, SecretError, SecretSource};
+use crate::secret::{Secret, SecretSource};
 use crate::url_policy::UrlPolicy;
 
 /// One reqwest client (connection pool, rustls), the URL policy and the
@@ -42,15 +42,6 @@ impl Answer {
     }
 }
 
-/// Turns a secret read failure into an attempt failure.
-pub fn secret_failure(e: SecretError) -> Failure {
-    if e.retryable {
-        Failure::retry(e.to_string())
-    } else {
-        Failure::fatal(e.to_string())
-    }
-}
-
 impl HttpClient {
     pub fn new(policy: UrlPolicy, secrets: Arc<dyn SecretSource>) -> Result<HttpClient, String> {
         let client = reqwest::Client::builder()
@@ -73,7 +64,7 @@ impl HttpClient {
     }
 
     pub async fn secret(&self, reference: &SecretRef) -> Result<Secret, Failure> {
-        self.secrets.read(reference).await.map_err(secret_failure)
+        self.secrets.read(reference).await
     }
 
     /// The destination's incoming-webhook URL (Slack, Teams, Google Chat),

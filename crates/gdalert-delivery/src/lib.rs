@@ -43,7 +43,7 @@ pub use http::HttpClient;
 pub use jira::JiraClient;
 pub use pagerduty::PagerDutyClient;
 pub use retry::{Failure, RetryPolicy};
-pub use secret::{CachedSecrets, Secret, SecretError, SecretSource, StaticSecrets};
+pub use secret::{CachedSecrets, Secret, SecretSource, StaticSecrets};
 pub use senders::{channel_of, DestinationClient, Senders};
 pub use slack::SlackClient;
 pub use smtp::SmtpClient;

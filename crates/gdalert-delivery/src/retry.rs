@@ -6,39 +6,7 @@
 
 use std::time::Duration;
 
-/// How one attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Worth another try (5xx, timeout, connection error, throttled).
-    /// `after` is the wait the server asked for (`Retry-After`).
-    Retry {
-        after: Option<Duration>,
-        message: String,
-    },
-    /// Retrying cannot help (a 4xx other than 429: a configuration error).
-    Fatal { message: String },
-}
-
-impl Failure {
-    pub fn retry(message: impl Into<String>) -> Failure {
-        Failure::Retry {
-            after: None,
-            message: message.into(),
-        }
-    }
-
-    pub fn fatal(message: impl Into<String>) -> Failure {
-        Failure::Fatal {
-            message: message.into(),
-        }
-    }
-
-    pub fn message(&self) -> &str {
-        match self {
-            Failure::Retry { message, .. } | Failure::Fatal { message } => message,
-        }
-    }
-}
+pub use gdalert_pipeline::Failure;
 
 /// Attempts and waits for one destination.
 #[derive(Debug, Clone)]

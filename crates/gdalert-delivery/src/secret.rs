@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gdalert_pipeline::config::SecretRef;
+use gdalert_pipeline::Failure;
 
 /// A secret value. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,20 +38,11 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// A secret could not be read. Names the reference, never a value.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("cannot read secret {reference}: {reason}")]
-pub struct SecretError {
-    pub reference: String,
-    pub reason: String,
-    /// Worth retrying (throttled, network) rather than misconfigured.
-    pub retryable: bool,
-}
-
 /// Reads secrets (Secrets Manager, SSM Parameter Store, or a fixed map).
+/// A failure names the reference, never a value.
 #[async_trait::async_trait]
 pub trait SecretSource: Send + Sync {
-    async fn read(&self, reference: &SecretRef) -> Result<Secret, SecretError>;
+    async fn read(&self, reference: &SecretRef) -> Result<Secret, Failure>;
 }
 
 /// Fixed secrets keyed by reference: tests and local runs.
@@ -70,15 +62,13 @@ impl StaticSecrets {
 
 #[async_trait::async_trait]
 impl SecretSource for StaticSecrets {
-    async fn read(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
-        self.0
-            .get(reference.as_str())
-            .cloned()
-            .ok_or_else(|| SecretError {
-                reference: reference.as_str().to_string(),
-                reason: "not configured for this run".into(),
-                retryable: false,
-            })
+    async fn read(&self, reference: &SecretRef) -> Result<Secret, Failure> {
+        self.0.get(reference.as_str()).cloned().ok_or_else(|| {
+            Failure::fatal(format!(
+                "cannot read secret {}: not configured for this run",
+                reference.as_str()
+            ))
+        })
     }
 }
 
@@ -110,7 +100,7 @@ impl<S: SecretSource> CachedSecrets<S> {
 
 #[async_trait::async_trait]
 impl<S: SecretSource> SecretSource for CachedSecrets<S> {
-    async fn read(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
+    async fn read(&self, reference: &SecretRef) -> Result<Secret, Failure> {
         let key = reference.as_str();
         if let Ok(cache) = self.cache.lock() {
             if let Some((at, secret)) = cache.get(key) {
@@ -146,7 +136,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl SecretSource for Counting {
-        async fn read(&self, _: &SecretRef) -> Result<Secret, SecretError> {
+        async fn read(&self, _: &SecretRef) -> Result<Secret, Failure> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
             Ok(Secret::new(format!("v{n}")))
         }

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gdalert_pipeline::config::{Destination, EmailTransport, KindSettings};
-use gdalert_pipeline::{Alert, Payload, SendError, Sender};
+use gdalert_pipeline::{Alert, Failure, Payload, Sender};
 
-use crate::retry::{Failure, RetryPolicy};
+use crate::retry::RetryPolicy;
 
 /// Delivers one payload to one kind of destination, in one attempt.
 #[async_trait::async_trait]
@@ -105,16 +105,13 @@ impl Sender for Senders {
         destination: &Destination,
         alert: &Alert,
         payload: &Payload,
-    ) -> Result<String, SendError> {
+    ) -> Result<String, Failure> {
         let channel = channel_of(destination);
         let Some(client) = self.clients.get(channel) else {
-            return Err(SendError {
-                retryable: false,
-                message: format!(
-                    "no {channel} client is configured in this process (destination {:?})",
-                    destination.name
-                ),
-            });
+            return Err(Failure::fatal(format!(
+                "no {channel} client is configured in this process (destination {:?})",
+                destination.name
+            )));
         };
         let deadline = Instant::now() + destination.timeout;
         let mut attempts = 0;
@@ -158,13 +155,10 @@ impl Sender for Senders {
             );
             let (after, message) = match failure {
                 Failure::Fatal { message } => {
-                    return Err(SendError {
-                        retryable: false,
-                        message: format!(
+                    return Err(Failure::fatal(format!(
                             "{} ({channel}) refused the alert: {message}; this is a configuration problem, retrying will not help",
                             destination.name
-                        ),
-                    })
+                        )))
                 }
                 Failure::Retry { after, message } => (after, message),
             };
@@ -179,10 +173,10 @@ impl Sender for Senders {
                         humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
                     )
                 };
-                return Err(SendError {
-                    retryable: true,
-                    message: format!("{} ({channel}): {message}; {why}", destination.name),
-                });
+                return Err(Failure::retry(format!(
+                    "{} ({channel}): {message}; {why}",
+                    destination.name
+                )));
             }
             tokio::time::sleep(wait).await;
         }

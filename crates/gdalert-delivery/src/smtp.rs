@@ -12,7 +12,6 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::http::secret_failure;
 use crate::retry::Failure;
 use crate::secret::SecretSource;
 use crate::senders::{wrong_kind, DestinationClient};
@@ -107,7 +106,7 @@ impl DestinationClient for SmtpClient {
         }
         builder = builder.timeout(Some(destination.timeout));
         if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-            let password = self.secrets.read(password).await.map_err(secret_failure)?;
+            let password = self.secrets.read(password).await?;
             builder = builder.credentials(Credentials::new(
                 user.clone(),
                 password.expose().to_string(),

@@ -214,8 +214,8 @@ async fn no_answer_fails_retryably_and_the_event_retry_delivers() {
         let run = Run::new(kind, &rx.base);
         match run.invoke().await {
             Delivery::Failed(e) => {
-                assert!(e.retryable, "{kind}: {}", e.message);
-                assert!(e.message.contains("timeout"), "{kind}: {}", e.message);
+                assert!(e.is_retryable(), "{kind}: {}", e.message());
+                assert!(e.message().contains("timeout"), "{kind}: {}", e.message());
             }
             other => panic!("{kind}: {other:?}"),
         }
@@ -238,18 +238,18 @@ async fn a_refused_connection_fails_retryably_and_names_no_secret() {
         let run = Run::new(kind, &base);
         match run.invoke().await {
             Delivery::Failed(e) => {
-                assert!(e.retryable, "{kind}");
+                assert!(e.is_retryable(), "{kind}");
                 assert!(
-                    e.message.contains("could not connect"),
+                    e.message().contains("could not connect"),
                     "{kind}: {}",
-                    e.message
+                    e.message()
                 );
                 assert!(
-                    !e.message.contains("/hook"),
+                    !e.message().contains("/hook"),
                     "{kind}: URL leaked: {}",
-                    e.message
+                    e.message()
                 );
-                assert!(!e.message.contains("R0UTINGKEY"), "{kind}: key leaked");
+                assert!(!e.message().contains("R0UTINGKEY"), "{kind}: key leaked");
             }
             other => panic!("{kind}: {other:?}"),
         }
@@ -263,8 +263,12 @@ async fn a_client_error_is_not_retried_and_says_it_is_configuration() {
         let run = Run::new(kind, &rx.base);
         match run.invoke().await {
             Delivery::Failed(e) => {
-                assert!(!e.retryable, "{kind}");
-                assert!(e.message.contains("configuration"), "{kind}: {}", e.message);
+                assert!(!e.is_retryable(), "{kind}");
+                assert!(
+                    e.message().contains("configuration"),
+                    "{kind}: {}",
+                    e.message()
+                );
             }
             other => panic!("{kind}: {other:?}"),
         }
@@ -331,12 +335,12 @@ async fn a_receiver_that_echoes_the_request_never_gets_a_secret_into_our_errors(
             Delivery::Failed(e) => {
                 for secret in ["S3CRET", "R0UTINGKEY", "/hook/T0", "sig="] {
                     assert!(
-                        !e.message.contains(secret),
+                        !e.message().contains(secret),
                         "{kind}: {secret} leaked: {}",
-                        e.message
+                        e.message()
                     );
                 }
-                assert!(e.message.contains("404"), "{kind}: {}", e.message);
+                assert!(e.message().contains("404"), "{kind}: {}", e.message());
             }
             other => panic!("{kind}: {other:?}"),
         }

@@ -153,7 +153,7 @@ async fn an_issue_created_whose_answer_was_lost_is_found_by_its_label_not_create
     site.lose_next_create_answer();
     let r = run(&site.base, TOKEN, Arc::new(MemoryStore::new()));
     match r.send(&first()).await {
-        Delivery::Failed(e) => assert!(e.retryable, "{}", e.message),
+        Delivery::Failed(e) => assert!(e.is_retryable(), "{}", e.message()),
         other => panic!("{other:?}"),
     }
     assert_eq!(site.issues().len(), 1, "the site did create it");
@@ -179,9 +179,9 @@ async fn a_wrong_token_is_a_configuration_error_that_shows_no_token() {
     );
     match r.send(&first()).await {
         Delivery::Failed(e) => {
-            assert!(!e.retryable, "{}", e.message);
-            assert!(e.message.contains("HTTP 401"), "{}", e.message);
-            assert!(!e.message.contains("wrong-token"), "{}", e.message);
+            assert!(!e.is_retryable(), "{}", e.message());
+            assert!(e.message().contains("HTTP 401"), "{}", e.message());
+            assert!(!e.message().contains("wrong-token"), "{}", e.message());
         }
         other => panic!("{other:?}"),
     }

@@ -166,9 +166,13 @@ async fn web_api_errors_in_a_200_answer_are_failures() {
     let event: Value = serde_json::from_str(&fixture("runtime-fargate-c2-high.json")).unwrap();
     match r.send(&event).await {
         Delivery::Failed(e) => {
-            assert!(!e.retryable, "{}", e.message);
-            assert!(e.message.contains("channel_not_found"));
-            assert!(!e.message.contains("xoxb"), "token leaked: {}", e.message);
+            assert!(!e.is_retryable(), "{}", e.message());
+            assert!(e.message().contains("channel_not_found"));
+            assert!(
+                !e.message().contains("xoxb"),
+                "token leaked: {}",
+                e.message()
+            );
         }
         other => panic!("{other:?}"),
     }

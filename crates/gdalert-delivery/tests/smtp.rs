@@ -123,7 +123,7 @@ async fn a_refused_smtp_connection_fails_retryably() {
     };
     let text = event("runtime-fargate-c2-high.json", |_| {});
     match send(&format!("127.0.0.1:{port}"), &text).await {
-        Delivery::Failed(e) => assert!(e.retryable, "{}", e.message),
+        Delivery::Failed(e) => assert!(e.is_retryable(), "{}", e.message()),
         other => panic!("{other:?}"),
     }
 }

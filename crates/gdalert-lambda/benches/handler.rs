@@ -12,19 +12,14 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use gdalert_lambda::{App, FunctionEnv, Role};
 use gdalert_pipeline::{
-    Alert, Config, Destination, MemoryStore, Payload, Pipeline, SendError, Sender,
+    Alert, Config, Destination, Failure, MemoryStore, Payload, Pipeline, Sender,
 };
 
 struct Taken;
 
 #[async_trait::async_trait]
 impl Sender for Taken {
-    async fn send(
-        &self,
-        _: &Destination,
-        _: &Alert,
-        payload: &Payload,
-    ) -> Result<String, SendError> {
+    async fn send(&self, _: &Destination, _: &Alert, payload: &Payload) -> Result<String, Failure> {
         black_box(payload);
         Ok("ok".into())
     }

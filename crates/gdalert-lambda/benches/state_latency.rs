@@ -17,7 +17,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use gdalert_lambda::{App, FunctionEnv, Role};
 use gdalert_pipeline::store::{Record, StoreError, Versioned, Write};
 use gdalert_pipeline::{
-    Alert, Config, Destination, MemoryStore, Payload, Pipeline, SendError, Sender, Store,
+    Alert, Config, Destination, Failure, MemoryStore, Payload, Pipeline, Sender, Store,
 };
 
 const CALL: Duration = Duration::from_millis(5);
@@ -72,7 +72,7 @@ struct Taken;
 
 #[async_trait::async_trait]
 impl Sender for Taken {
-    async fn send(&self, _: &Destination, _: &Alert, p: &Payload) -> Result<String, SendError> {
+    async fn send(&self, _: &Destination, _: &Alert, p: &Payload) -> Result<String, Failure> {
         black_box(p);
         Ok("ok".into())
     }

@@ -379,7 +379,7 @@ impl App {
                 }
                 Status::Failed => {
                     metrics.add("Failed", Some(("DestinationKind", kind)), 1.0);
-                    let retryable = d.error.as_ref().is_some_and(|e| e.retryable);
+                    let retryable = d.error.as_ref().is_some_and(|e| e.is_retryable());
                     tracing::error!(destination = %d.destination, retryable, error = %d.reason, "delivery failed");
                 }
                 Status::DryRun => {}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use gdalert_lambda::{App, FunctionEnv, Role};
 use gdalert_pipeline::{
-    Alert, Config, Destination, MemoryStore, Payload, Pipeline, SendError, Sender,
+    Alert, Config, Destination, Failure, MemoryStore, Payload, Pipeline, Sender,
 };
 use serde_json::Value;
 
@@ -30,12 +30,9 @@ impl Recording {
 
 #[async_trait::async_trait]
 impl Sender for Recording {
-    async fn send(&self, d: &Destination, alert: &Alert, _: &Payload) -> Result<String, SendError> {
+    async fn send(&self, d: &Destination, alert: &Alert, _: &Payload) -> Result<String, Failure> {
         if d.name == self.failing {
-            return Err(SendError {
-                retryable: self.retryable,
-                message: "HTTP 503".into(),
-            });
+            return Err(Failure::new(self.retryable, "HTTP 503"));
         }
         self.sent
             .lock()

@@ -13,7 +13,7 @@ use gdalert_aws::{AwsClients, DynamoStore};
 use gdalert_event::GuardDutyEvent;
 use gdalert_lambda::{App, FunctionEnv, Role};
 use gdalert_pipeline::{
-    Alert, Config, Destination, Payload, Pipeline, RunOptions, SendError, Sender, Status,
+    Alert, Config, Destination, Failure, Payload, Pipeline, RunOptions, Sender, Status,
 };
 use gdalert_testkit::{fixture, moto_url, sdk_config, unique, CountingProxy};
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ struct Recording {
 
 #[async_trait::async_trait]
 impl Sender for Recording {
-    async fn send(&self, d: &Destination, alert: &Alert, _: &Payload) -> Result<String, SendError> {
+    async fn send(&self, d: &Destination, alert: &Alert, _: &Payload) -> Result<String, Failure> {
         // A receiver takes a moment: concurrent runs really overlap.
         tokio::time::sleep(Duration::from_millis(20)).await;
         let mut sent = self.sent.lock().unwrap();

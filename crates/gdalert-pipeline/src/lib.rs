@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod config;
 pub mod coverage;
 pub mod engine;
+pub mod failure;
 pub mod input;
 pub mod lifecycle;
 pub mod load;
@@ -28,9 +29,8 @@ pub mod store;
 
 pub use alert::{Alert, AlertKind, Band, Verdict};
 pub use config::{Config, ConfigError, Destination, DestinationKind};
-pub use engine::{
-    Decided, Decision, DeliveryReport, Pipeline, Report, RunOptions, SendError, Sender, Status,
-};
+pub use engine::{Decided, Decision, DeliveryReport, Pipeline, Report, RunOptions, Sender, Status};
+pub use failure::Failure;
 pub use input::{read, Input, InputError};
 pub use lifecycle::Lifecycle;
 pub use render::{render, Payload};

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::coverage::{CoverageResource, ResourceKind};
 use gdalert_pipeline::{
-    Alert, Config, Decision, Destination, Lifecycle, MemoryStore, Payload, Pipeline, Report,
-    RunOptions, SendError, Sender, Status,
+    Alert, Config, Decision, Destination, Failure, Lifecycle, MemoryStore, Payload, Pipeline,
+    Report, RunOptions, Sender, Status,
 };
 use serde_json::{json, Value};
 
@@ -80,12 +80,9 @@ impl Sender for Recorder {
         destination: &Destination,
         alert: &Alert,
         _payload: &Payload,
-    ) -> Result<String, SendError> {
+    ) -> Result<String, Failure> {
         if self.failing.lock().unwrap().contains(&destination.name) {
-            return Err(SendError {
-                retryable: true,
-                message: "HTTP 503".into(),
-            });
+            return Err(Failure::retry("HTTP 503"));
         }
         self.sent
             .lock()

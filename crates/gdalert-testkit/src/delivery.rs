@@ -1,6 +1,6 @@
 //! A report's deliveries as one enum to match on in tests.
 
-use gdalert_pipeline::{Report, SendError, Status};
+use gdalert_pipeline::{Failure, Report, Status};
 
 /// What one run did at one destination.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +11,7 @@ pub enum Delivery {
     AlreadyDelivered {
         receipt: String,
     },
-    Failed(SendError),
+    Failed(Failure),
     /// Not sent, and why in one word (suppressed, grouped, dropped, dry_run).
     NotSent(Status),
 }
@@ -26,10 +26,9 @@ pub fn deliveries(report: &Report) -> Vec<Delivery> {
             match d.status {
                 Status::Sent => Delivery::Delivered { receipt },
                 Status::AlreadyDelivered => Delivery::AlreadyDelivered { receipt },
-                Status::Failed => Delivery::Failed(d.error.clone().unwrap_or(SendError {
-                    retryable: false,
-                    message: d.reason.clone(),
-                })),
+                Status::Failed => {
+                    Delivery::Failed(d.error.clone().unwrap_or(Failure::fatal(d.reason.clone())))
+                }
                 other => Delivery::NotSent(other),
             }
         })

@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{
-    Alert, Config, Destination, MemoryStore, Payload, Pipeline, RunOptions, SendError, Sender,
-    Status,
+    Alert, Config, Destination, Failure, MemoryStore, Payload, Pipeline, RunOptions, Sender, Status,
 };
 use gdalert_store_sqlite::SqliteStore;
 
@@ -48,12 +47,7 @@ struct Discard;
 
 #[async_trait::async_trait]
 impl Sender for Discard {
-    async fn send(
-        &self,
-        _: &Destination,
-        _: &Alert,
-        payload: &Payload,
-    ) -> Result<String, SendError> {
+    async fn send(&self, _: &Destination, _: &Alert, payload: &Payload) -> Result<String, Failure> {
         black_box(payload);
         Ok(String::new())
     }

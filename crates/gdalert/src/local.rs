@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gdalert_pipeline::config::KindSettings;
-use gdalert_pipeline::{Alert, Destination, Payload, SendError, Sender};
+use gdalert_pipeline::{Alert, Destination, Failure, Payload, Sender};
 
 use crate::embedded;
 
@@ -166,15 +166,13 @@ impl Sender for LocalSender {
         destination: &Destination,
         _alert: &Alert,
         payload: &Payload,
-    ) -> Result<String, SendError> {
+    ) -> Result<String, Failure> {
         match &destination.settings {
             KindSettings::Stdout => Ok("stdout".into()),
             KindSettings::File(file) => {
                 let path = file.path.as_str();
-                let line = serde_json::to_string(payload).map_err(|e| SendError {
-                    retryable: false,
-                    message: e.to_string(),
-                })?;
+                let line =
+                    serde_json::to_string(payload).map_err(|e| Failure::fatal(e.to_string()))?;
                 let mut file = OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -190,24 +188,19 @@ impl Sender for LocalSender {
                             PermissionDenied => " (no permission to write there)",
                             _ => "",
                         };
-                        SendError {
-                            retryable: !matches!(e.kind(), NotFound | PermissionDenied),
-                            message: format!("cannot open {path}: {e}{fix}"),
-                        }
+                        Failure::new(
+                            !matches!(e.kind(), NotFound | PermissionDenied),
+                            format!("cannot open {path}: {e}{fix}"),
+                        )
                     })?;
-                writeln!(file, "{line}").map_err(|e| SendError {
-                    retryable: true,
-                    message: format!("cannot write {path}: {e}"),
-                })?;
+                writeln!(file, "{line}")
+                    .map_err(|e| Failure::retry(format!("cannot write {path}: {e}")))?;
                 Ok(format!("file:{path}"))
             }
-            kind => Err(SendError {
-                retryable: false,
-                message: format!(
-                    "this gdalert build has no {} sender; run with --dry-run to see the payload",
-                    kind.kind().as_str()
-                ),
-            }),
+            kind => Err(Failure::fatal(format!(
+                "this gdalert build has no {} sender; run with --dry-run to see the payload",
+                kind.kind().as_str()
+            ))),
         }
     }
 }
@@ -358,7 +351,11 @@ mod tests {
             .send(&config.destinations["f"], &alert, &payload)
             .await
             .expect_err("the directory is missing");
-        assert!(!err.retryable, "{}", err.message);
-        assert!(err.message.contains("does not exist"), "{}", err.message);
+        assert!(!err.is_retryable(), "{}", err.message());
+        assert!(
+            err.message().contains("does not exist"),
+            "{}",
+            err.message()
+        );
     }
 }

@@ -24,7 +24,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gdalert_pipeline::{
-    Alert, Destination, MemoryStore, Payload, Pipeline, RunOptions, SendError, Sender,
+    Alert, Destination, Failure, MemoryStore, Payload, Pipeline, RunOptions, Sender,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -79,7 +79,7 @@ impl Sender for Accepting {
         destination: &Destination,
         _: &Alert,
         _: &Payload,
-    ) -> Result<String, SendError> {
+    ) -> Result<String, Failure> {
         Ok(format!("test:{}", destination.name))
     }
 }

@@ -15,7 +15,7 @@ use crate::render;
 use crate::store::{claim_settled, expiry, Claim, Record, Store, StoreError, Versioned, Write};
 
 use super::report::{DeliveryReport, Report, Status};
-use super::{Decided, Decision, Pipeline, RunOptions, SendError, Sender, LEASE};
+use super::{Decided, Decision, Failure, Pipeline, RunOptions, Sender, LEASE};
 
 /// Where one decided delivery stands before sending.
 #[derive(Debug, Clone, PartialEq)]
@@ -243,12 +243,9 @@ impl Pipeline {
             Ticket::Busy { until } => {
                 return failed(
                     report,
-                    SendError {
-                        retryable: true,
-                        message: format!(
-                            "another run is delivering this until {until}; retry after it"
-                        ),
-                    },
+                    Failure::retry(format!(
+                        "another run is delivering this until {until}; retry after it"
+                    )),
                 )
             }
             Ticket::Owned { version } => Some(version),
@@ -258,10 +255,10 @@ impl Pipeline {
             self.release(store, &decided, version, now).await;
             return failed(
                 report,
-                SendError {
-                    retryable: false,
-                    message: format!("destination {:?} is not configured", decided.destination),
-                },
+                Failure::fatal(format!(
+                    "destination {:?} is not configured",
+                    decided.destination
+                )),
             );
         };
         let marked;
@@ -280,13 +277,7 @@ impl Pipeline {
             }
             Err(e) => {
                 self.release(store, &decided, version, now).await;
-                return failed(
-                    report,
-                    SendError {
-                        retryable: false,
-                        message: e.to_string(),
-                    },
-                );
+                return failed(report, Failure::fatal(e.to_string()));
             }
         };
         if ticket == Ticket::DryRun {
@@ -310,10 +301,7 @@ impl Pipeline {
                 report.payload = Some(payload);
                 return failed(
                     report,
-                    SendError {
-                        retryable: true,
-                        message: "no time left in this invocation to deliver; the retry will (raise the function's timeout if this repeats)".into(),
-                    },
+                    Failure::retry("no time left in this invocation to deliver; the retry will (raise the function's timeout if this repeats)"),
                 );
             }
             Some(left) if left < destination.timeout => {
@@ -370,9 +358,9 @@ impl Pipeline {
     }
 }
 
-fn failed(mut report: DeliveryReport, error: SendError) -> DeliveryReport {
+fn failed(mut report: DeliveryReport, error: Failure) -> DeliveryReport {
     report.status = Status::Failed;
-    report.reason = error.message.clone();
+    report.reason = error.message().to_string();
     report.error = Some(error);
     report
 }

@@ -49,6 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{enrich, Alert, EnrichOptions, Verdict};
 use crate::config::{Config, Destination, Route};
+use crate::failure::Failure;
 use crate::lifecycle::Lifecycle;
 use crate::render::Payload;
 use crate::silence::{ActiveSilences, Silence};
@@ -89,15 +90,6 @@ pub struct Decided {
     pub key: String,
 }
 
-/// A destination gave up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SendError {
-    /// Worth retrying (5xx, timeout, connection refused, throttled).
-    pub retryable: bool,
-    pub message: String,
-}
-
 /// Delivers one payload to one destination; returns a receipt (message id...).
 ///
 /// Implementations own their timeouts and retries; an error means the
@@ -109,7 +101,7 @@ pub trait Sender: Send + Sync {
         destination: &Destination,
         alert: &Alert,
         payload: &Payload,
-    ) -> Result<String, SendError>;
+    ) -> Result<String, Failure>;
 }
 
 /// How a run delivers.

@@ -10,7 +10,7 @@ use crate::config::DestinationKind;
 use crate::render::Payload;
 use crate::store::StoreError;
 
-use super::{Decision, SendError};
+use super::{Decision, Failure};
 
 /// What finally happened at one destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -70,7 +70,7 @@ pub struct DeliveryReport {
     pub reason: String,
     /// The receiver's id for the message (SNS message id, Slack ts...).
     pub receipt: Option<String>,
-    pub error: Option<SendError>,
+    pub error: Option<Failure>,
     /// What was (or, in a dry run, would have been) sent.
     pub payload: Option<Payload>,
     /// Template overrides that failed at render time; the built-in text
@@ -114,7 +114,7 @@ impl Report {
     /// Whether a retry may succeed where this run failed (any failure retryable).
     pub fn retryable(&self) -> bool {
         self.failures()
-            .any(|d| d.error.as_ref().is_some_and(|e| e.retryable))
+            .any(|d| d.error.as_ref().is_some_and(|e| e.is_retryable()))
     }
 
     /// The failures as one line: `destination: error; ...`.
