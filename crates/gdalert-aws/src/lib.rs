@@ -24,8 +24,8 @@ use std::sync::Arc;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use gdalert_delivery::{
-    GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, SecretSource, Senders,
-    SlackClient, SmtpClient, TeamsClient, WebhookClient,
+    Channel, GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, SecretSource,
+    Senders, SlackClient, SmtpClient, TeamsClient, WebhookClient,
 };
 use gdalert_pipeline::Store;
 
@@ -41,19 +41,32 @@ pub fn remote_senders(
     state: Option<Arc<dyn Store>>,
 ) -> Senders {
     Senders::new(RetryPolicy::default())
-        .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
-        .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
-        .with("email-smtp", Arc::new(SmtpClient::new(secrets)))
+        .with_policy(http.policy.clone())
+        .with(Channel::Sns, Arc::new(SnsClient::new(aws.sns.clone())))
         .with(
-            "eventbridge",
+            Channel::EmailSes,
+            Arc::new(SesClient::new(aws.sesv2.clone())),
+        )
+        .with(Channel::EmailSmtp, Arc::new(SmtpClient::new(secrets)))
+        .with(
+            Channel::Eventbridge,
             Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
         )
-        .with("slack", Arc::new(slack))
-        .with("teams", Arc::new(TeamsClient::new(http.clone())))
-        .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
-        .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
-        .with("webhook", Arc::new(WebhookClient::new(http.clone())))
-        .with("jira", Arc::new(JiraClient::new(http.clone(), state)))
+        .with(Channel::Slack, Arc::new(slack))
+        .with(Channel::Teams, Arc::new(TeamsClient::new(http.clone())))
+        .with(
+            Channel::GoogleChat,
+            Arc::new(GoogleChatClient::new(http.clone())),
+        )
+        .with(
+            Channel::Pagerduty,
+            Arc::new(PagerDutyClient::new(http.clone())),
+        )
+        .with(Channel::Webhook, Arc::new(WebhookClient::new(http.clone())))
+        .with(
+            Channel::Jira,
+            Arc::new(JiraClient::new(http.clone(), state)),
+        )
 }
 
 /// A Slack client keeping thread roots in `store` (when given).

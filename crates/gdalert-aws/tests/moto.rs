@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore, EventBridgeClient, SesClient, SnsClient};
-use gdalert_delivery::{CachedSecrets, RetryPolicy, SecretSource, Senders};
+use gdalert_delivery::{CachedSecrets, Channel, RetryPolicy, SecretSource, Senders};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::config::SecretRef;
 use gdalert_pipeline::store::contract;
@@ -34,10 +34,13 @@ fn senders(aws: &AwsClients) -> Senders {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(20),
     })
-    .with("sns", Arc::new(SnsClient::new(aws.sns.clone())))
-    .with("email-ses", Arc::new(SesClient::new(aws.sesv2.clone())))
+    .with(Channel::Sns, Arc::new(SnsClient::new(aws.sns.clone())))
     .with(
-        "eventbridge",
+        Channel::EmailSes,
+        Arc::new(SesClient::new(aws.sesv2.clone())),
+    )
+    .with(
+        Channel::Eventbridge,
         Arc::new(EventBridgeClient::new(aws.eventbridge.clone())),
     )
 }

@@ -44,7 +44,7 @@ pub use jira::JiraClient;
 pub use pagerduty::PagerDutyClient;
 pub use retry::{Failure, RetryPolicy};
 pub use secret::{CachedSecrets, Secret, SecretSource, StaticSecrets};
-pub use senders::{channel_of, DestinationClient, Senders};
+pub use senders::{channel_of, Channel, DestinationClient, Senders};
 pub use slack::SlackClient;
 pub use smtp::SmtpClient;
 pub use teams::TeamsClient;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gdalert_delivery::{
-    GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, Senders, SlackClient,
-    StaticSecrets, TeamsClient, UrlPolicy, WebhookClient,
+    Channel, GoogleChatClient, HttpClient, JiraClient, PagerDutyClient, RetryPolicy, Senders,
+    SlackClient, StaticSecrets, TeamsClient, UrlPolicy, WebhookClient,
 };
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
@@ -96,12 +96,21 @@ impl Run {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
         })
-        .with("slack", Arc::new(SlackClient::new(http.clone(), None)))
-        .with("teams", Arc::new(TeamsClient::new(http.clone())))
-        .with("google_chat", Arc::new(GoogleChatClient::new(http.clone())))
-        .with("pagerduty", Arc::new(PagerDutyClient::new(http.clone())))
-        .with("jira", Arc::new(JiraClient::new(http.clone(), None)))
-        .with("webhook", Arc::new(WebhookClient::new(http)));
+        .with(
+            Channel::Slack,
+            Arc::new(SlackClient::new(http.clone(), None)),
+        )
+        .with(Channel::Teams, Arc::new(TeamsClient::new(http.clone())))
+        .with(
+            Channel::GoogleChat,
+            Arc::new(GoogleChatClient::new(http.clone())),
+        )
+        .with(
+            Channel::Pagerduty,
+            Arc::new(PagerDutyClient::new(http.clone())),
+        )
+        .with(Channel::Jira, Arc::new(JiraClient::new(http.clone(), None)))
+        .with(Channel::Webhook, Arc::new(WebhookClient::new(http)));
         Run {
             pipeline: Pipeline::new(config),
             senders,

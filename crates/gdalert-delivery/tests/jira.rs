@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use gdalert_delivery::{HttpClient, JiraClient, RetryPolicy, Senders, StaticSecrets, UrlPolicy};
+use gdalert_delivery::{
+    Channel, HttpClient, JiraClient, RetryPolicy, Senders, StaticSecrets, UrlPolicy,
+};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions, Store};
 use gdalert_testkit::{deliveries, fixture, Delivery, JiraSite};
@@ -63,7 +65,7 @@ fn run(site: &str, token: &str, keys: Arc<dyn Store>) -> Run {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(10),
         })
-        .with("jira", Arc::new(JiraClient::new(http, Some(keys)))),
+        .with(Channel::Jira, Arc::new(JiraClient::new(http, Some(keys)))),
     }
 }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use gdalert_delivery::{HttpClient, RetryPolicy, Senders, SlackClient, StaticSecrets, UrlPolicy};
+use gdalert_delivery::{
+    Channel, HttpClient, RetryPolicy, Senders, SlackClient, StaticSecrets, UrlPolicy,
+};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions, Store};
 use gdalert_testkit::{deliveries, fixture, Delivery, Receiver, Reply};
@@ -52,7 +54,7 @@ fn run(api: &str) -> Run {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(10),
         })
-        .with("slack", Arc::new(slack)),
+        .with(Channel::Slack, Arc::new(slack)),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use gdalert_delivery::{RetryPolicy, Senders, SmtpClient, StaticSecrets};
+use gdalert_delivery::{Channel, RetryPolicy, Senders, SmtpClient, StaticSecrets};
 use gdalert_event::GuardDutyEvent;
 use gdalert_pipeline::{Config, MemoryStore, Pipeline, RunOptions};
 use gdalert_testkit::{deliveries, Delivery};
@@ -49,7 +49,7 @@ destinations = ["mail"]
         max_delay: Duration::from_millis(20),
     })
     .with(
-        "email-smtp",
+        Channel::EmailSmtp,
         Arc::new(SmtpClient::new(Arc::new(StaticSecrets::new()))),
     );
     let store = MemoryStore::new();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use gdalert_aws::{AwsClients, AwsSecrets, DynamoStore};
-use gdalert_delivery::{CachedSecrets, HttpClient};
+use gdalert_delivery::{CachedSecrets, Channel, HttpClient};
 use gdalert_event::Detail;
 use gdalert_pipeline::coverage::CoverageSource;
 use gdalert_pipeline::{Config, Pipeline, Report, RunOptions, Sender, Status, Store};
@@ -126,7 +126,12 @@ impl App {
         let slack =
             gdalert_aws::slack_client(&http, Some(store.clone()), env.slack_api_base.as_deref());
         let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack, Some(store.clone()))
-            .with("stdout", Arc::new(crate::LogClient));
+            .with(Channel::Stdout, Arc::new(crate::LogClient));
+        // A destination this function cannot serve (no client, a URL the
+        // policy refuses) fails the init, not the first alert.
+        senders
+            .ready(&config)
+            .map_err(|problems| InitError::Routes(problems.join("\n")))?;
         let report_coverage =
             role == Role::Digest && config.settings.coverage_report_route.is_some();
         let app = App::new(role, Pipeline::new(config), store, Arc::new(senders), env);

@@ -100,7 +100,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode> {
     };
     let senders;
     let sender: &dyn gdalert_pipeline::Sender = if args.deliver {
-        senders = crate::delivery::senders(None).await?;
+        senders = crate::delivery::senders(&pipeline.config, None).await?;
         &senders
     } else {
         &LocalSender

@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use gdalert_aws::{AwsClients, AwsSecrets};
 use gdalert_delivery::{
-    CachedSecrets, DestinationClient, Failure, HttpClient, SecretSource, Senders, StaticSecrets,
-    UrlPolicy,
+    CachedSecrets, Channel, DestinationClient, Failure, HttpClient, SecretSource, Senders,
+    StaticSecrets, UrlPolicy,
 };
-use gdalert_pipeline::config::Destination;
+use gdalert_pipeline::config::{Config, Destination};
 use gdalert_pipeline::{Alert, Payload, Sender};
 
 use crate::local::LocalSender;
@@ -31,8 +31,10 @@ impl DestinationClient for LocalSender {
 
 /// Every destination kind: AWS kinds through the SDK's standard
 /// configuration, webhooks and SMTP directly, `stdout`/`file` locally.
-/// Secrets come from `secrets_file` when given, else from AWS.
-pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
+/// Secrets come from `secrets_file` when given, else from AWS. Fails
+/// before anything is sent when a destination of `config` cannot be served
+/// (see `Senders::ready`).
+pub async fn senders(config: &Config, secrets_file: Option<&Path>) -> Result<Senders> {
     let aws = AwsClients::load().await;
     let secrets: Arc<dyn SecretSource> = match secrets_file {
         Some(path) => {
@@ -53,11 +55,16 @@ pub async fn senders(secrets_file: Option<&Path>) -> Result<Senders> {
     let http = HttpClient::new(policy, secrets.clone()).map_err(anyhow::Error::msg)?;
     let local = Arc::new(LocalSender);
     let slack = gdalert_aws::slack_client(&http, None, None);
-    Ok(
-        gdalert_aws::remote_senders(&aws, &http, secrets, slack, None)
-            .with("stdout", local.clone())
-            .with("file", local),
-    )
+    let senders = gdalert_aws::remote_senders(&aws, &http, secrets, slack, None)
+        .with(Channel::Stdout, local.clone())
+        .with(Channel::File, local);
+    senders.ready(config).map_err(|problems| {
+        anyhow::anyhow!(
+            "cannot deliver to every destination of the routes file:\n  {}",
+            problems.join("\n  ")
+        )
+    })?;
+    Ok(senders)
 }
 
 /// Parses a secrets file. An error gives file:line:col and the parser's own

@@ -61,7 +61,7 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode> {
         &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
     );
     let store = DynamoStore::new(aws.dynamodb.clone(), &args.state_table);
-    let senders = crate::delivery::senders(args.secrets_file.as_deref()).await?;
+    let senders = crate::delivery::senders(&pipeline.config, args.secrets_file.as_deref()).await?;
     let options = RunOptions::deliver(format!("gdalert-redrive-{}", std::process::id()));
     let (mut handled, mut kept) = (0usize, 0usize);
     while handled + kept < args.max {

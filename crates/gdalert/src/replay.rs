@@ -205,7 +205,7 @@ pub async fn run(args: ReplayArgs) -> Result<ExitCode> {
         local::load_config_dry(args.patterns.as_deref())?
     };
     let mode = if args.deliver {
-        Mode::Deliver(crate::delivery::senders(args.secrets_file.as_deref()).await?)
+        Mode::Deliver(crate::delivery::senders(&loaded.config, args.secrets_file.as_deref()).await?)
     } else {
         Mode::DryRun(LocalSender)
     };

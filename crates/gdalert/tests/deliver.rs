@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use gdalert_testkit::{Receiver, Reply};
+use gdalert_testkit::{JiraSite, Receiver, Reply};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -121,6 +121,118 @@ async fn replay_deliver_reports_a_failed_destination_and_exits_non_zero() {
     assert!(
         !stdout.contains(&slack.base),
         "the webhook URL leaked: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn replay_deliver_opens_a_jira_issue_and_a_google_chat_thread_and_retries_post_nothing_twice()
+{
+    let chat = Receiver::start(vec![Reply::Status(
+        200,
+        r#"{"name":"spaces/AAA/messages/BBB.CCC"}"#,
+    )])
+    .await;
+    let jira = JiraSite::start("soc-bot@example.com", "jira-api-token-value").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("routes.toml"),
+        format!(
+            r#"
+[destinations.chat]
+kind = "google_chat"
+webhook_url_secret = "/gdalert/chat"
+
+[destinations.tickets]
+kind = "jira"
+site = "{}"
+email = "soc-bot@example.com"
+api_token_secret = "/gdalert/jira"
+project = "SEC"
+
+[[routes]]
+name = "runtime"
+match = '{{"detail-type": ["GuardDuty Finding"]}}'
+destinations = ["chat", "tickets"]
+"#,
+            jira.base
+        ),
+    )
+    .unwrap();
+    let secrets = dir.path().join("secrets.toml");
+    std::fs::write(
+        &secrets,
+        format!(
+            "\"/gdalert/chat\" = \"{}/v1/spaces/AAA/messages?key=K&token=T\"\n\"/gdalert/jira\" = \"jira-api-token-value\"\n",
+            chat.base
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state.db");
+    let args: Vec<String> = [
+        "replay",
+        "--deliver",
+        "--patterns",
+        dir.path().to_str().unwrap(),
+        "--secrets-file",
+        secrets.to_str().unwrap(),
+        "--store",
+        state.to_str().unwrap(),
+        "tests/fixtures/events/runtime-fargate-c2-high.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for _ in 0..2 {
+        let out = replay(args.clone()).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("jira-api-token-value"), "{all}");
+    }
+    let seen = chat.seen();
+    assert_eq!(seen.len(), 1, "one Chat message for two runs");
+    assert!(seen[0].body["cardsV2"].is_array());
+    assert!(seen[0].body["thread"]["threadKey"]
+        .as_str()
+        .unwrap()
+        .starts_with("gdalert-"));
+    let issues = jira.issues();
+    assert_eq!(issues.len(), 1, "one Jira issue for two runs");
+    assert!(issues[0].comments.is_empty());
+}
+
+#[tokio::test]
+async fn replay_deliver_refuses_a_destination_the_url_policy_forbids_before_sending_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("routes.toml"),
+        "[destinations.tickets]\nkind = \"jira\"\nsite = \"https://jira.evil.example\"\nemail = \"a@example.com\"\napi_token_secret = \"/gdalert/jira\"\nproject = \"SEC\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"tickets\"]\n",
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "replay",
+        "--deliver",
+        "--fresh",
+        "--patterns",
+        dir.path().to_str().unwrap(),
+        "tests/fixtures/events/runtime-fargate-c2-high.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = replay(args).await;
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("destination \"tickets\" (jira): host jira.evil.example is not allowed for jira webhooks (allowed: *.atlassian.net)"),
+        "{stderr}"
     );
 }
 
