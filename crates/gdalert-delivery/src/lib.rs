@@ -7,9 +7,12 @@
 //! behind one shared path ([`Senders`]) that owns deadlines, retries,
 //! `Retry-After` and the retryable/fatal verdict. A client reads its kind's
 //! checked settings (`gdalert_pipeline::config::KindSettings`), in which what
-//! the kind needs is not optional. Every HTTP kind is held to the same fault
-//! tests (`tests/fault_matrix.rs`, one line in `KINDS`); SMTP has its own
-//! (`tests/smtp.rs`) and the AWS kinds theirs (`gdalert-aws/tests/moto.rs`).
+//! the kind needs is not optional, and every failure is one
+//! [`Failure`]. Every remote kind, the AWS kinds and SMTP included, passes
+//! one compliance harness (`gdalert-aws/tests/compliance.rs`: one line in
+//! `KINDS` and the service's answers), which goes through the production
+//! registry; `tests/smtp.rs` and `gdalert-aws/tests/moto.rs` add the real
+//! servers' side (a real SMTP sink, the local AWS API server).
 //!
 //! What a new kind takes (Jira took this): a variant of `DestinationKind`
 //! and `KindSettings` with its raw table and check
@@ -18,8 +21,8 @@
 //! hosts it may reach; there is no "any host" default), a client module
 //! here, and its registration in `gdalert_aws::remote_senders`. The compiler
 //! points at every `match` a new variant must fill; the registration is the
-//! one string it cannot check, and the fault matrix fails on a kind that
-//! has no client.
+//! one line it cannot check: [`Senders::ready`] refuses a routes file with
+//! a destination no client serves at start-up, and the harness fails.
 //!
 //! Secrets are resolved at send time through a [`SecretSource`] and wrapped
 //! in [`Secret`], which never prints its value. Webhook URLs are checked by

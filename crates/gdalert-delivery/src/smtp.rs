@@ -115,7 +115,11 @@ impl DestinationClient for SmtpClient {
         let transport = builder.build();
         match transport.send(email).await {
             Ok(response) => Ok(format!("smtp:{}", response.code())),
-            Err(e) if e.is_permanent() => Err(Failure::fatal(format!("SMTP {host}: {e}"))),
+            // A 5xx reply, or a client-side refusal such as "no compatible
+            // authentication mechanism": the settings must change.
+            Err(e) if e.is_permanent() || e.is_client() => {
+                Err(Failure::fatal(format!("SMTP {host}: {e}")))
+            }
             Err(e) => Err(Failure::retry(format!("SMTP {host}: {e}"))),
         }
     }

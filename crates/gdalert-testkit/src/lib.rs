@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod runtime_api;
 pub mod servers;
+pub mod smtp_script;
 
 pub use delivery::{deliveries, Delivery};
 pub use jira::JiraSite;
@@ -20,3 +21,4 @@ pub use proxy::{silent_listener, CountingProxy};
 pub use receiver::{refused_base, Receiver, Reply, Request};
 pub use runtime_api::RuntimeApi;
 pub use servers::{fixture, moto_url, sdk_config, smtp_sink, unique};
+pub use smtp_script::{ScriptedSmtp, SmtpReply};
