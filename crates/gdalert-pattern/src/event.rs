@@ -120,6 +120,26 @@ impl Entry {
 
 /// The hash member names are compared by, computed once per name at parse
 /// time and once per path segment when patterns are compiled.
+/// The last 1 to 7 bytes of a name as a little-endian word, zero-padded,
+/// read with a few whole loads: bytes copied into a stack buffer and read
+/// back as one word make the load wait for every byte store (a
+/// store-forwarding stall, on every member name of every event).
+#[inline(always)]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
+        // The two loads overlap where n < 8; overlapping bytes are equal.
+        u64::from(lo) | (u64::from(hi) << ((n - 4) * 8))
+    } else {
+        // n is 1 to 3: bytes 0, n/2 and n-1 cover every position.
+        u64::from(rest[0])
+            | (u64::from(rest[n / 2]) << (8 * (n / 2)))
+            | (u64::from(rest[n - 1]) << (8 * (n - 1)))
+    }
+}
+
 pub(crate) fn name_hash(name: &[u8]) -> u32 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
@@ -132,9 +152,7 @@ pub(crate) fn name_hash(name: &[u8]) -> u32 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(word));
+        h = mix(h, tail_word(rest));
     }
     (h >> 32) as u32
 }
@@ -177,27 +195,57 @@ impl<'a> ParsedEvent<'a> {
 
     fn read(text: &'a str, prune: Option<&dyn Prune>) -> Result<ParsedEvent<'a>, JsonError> {
         let pruned = prune.is_some();
+        let buffers = Buffers {
+            entries: Vec::with_capacity(if pruned { 64 } else { text.len() / 16 }),
+            names: Vec::with_capacity(if pruned { 256 } else { text.len() / 4 }),
+            ..Buffers::default()
+        };
+        ParsedEvent::read_with(text, prune, &mut { buffers })
+    }
+
+    /// Parses into `buffers`' memory (left empty until
+    /// [`ParsedEvent::recycle`] gives it back), so a matcher reading event
+    /// after event allocates nothing once the buffers have grown.
+    pub(crate) fn read_with(
+        text: &'a str,
+        prune: Option<&dyn Prune>,
+        buffers: &mut Buffers,
+    ) -> Result<ParsedEvent<'a>, JsonError> {
+        let pruned = prune.is_some();
         let mut directories = Directories {
             text,
             event: ParsedEvent {
                 text,
                 root: Entry::value(Kind::Null, false, 0, 0),
-                entries: Vec::with_capacity(if pruned { 64 } else { text.len() / 16 }),
-                names: Vec::with_capacity(if pruned { 256 } else { text.len() / 4 }),
-                decoded: String::new(),
+                entries: cleared(std::mem::take(&mut buffers.entries)),
+                names: cleared(std::mem::take(&mut buffers.names)),
+                decoded: {
+                    let mut s = std::mem::take(&mut buffers.decoded);
+                    s.clear();
+                    s
+                },
             },
-            pending: Vec::new(),
+            pending: relabel(std::mem::take(&mut buffers.pending)),
             prune,
-            nodes: Vec::new(),
+            nodes: cleared(std::mem::take(&mut buffers.nodes)),
             next: if pruned { 0 } else { UNPRUNED },
         };
-        let root = json::read(text, &mut directories)?;
+        let root = json::read(text, &mut directories);
+        buffers.pending = relabel(directories.pending);
+        buffers.nodes = directories.nodes;
         let mut event = directories.event;
-        event.root = root;
+        event.root = root?;
         if !pruned {
             event.breadth_first();
         }
         Ok(event)
+    }
+
+    /// Gives the event's memory back to `buffers` for the next event.
+    pub(crate) fn recycle(self, buffers: &mut Buffers) {
+        buffers.entries = self.entries;
+        buffers.names = self.names;
+        buffers.decoded = self.decoded;
     }
 
     /// Rewrites the directories outermost level first, the root's at the
@@ -317,29 +365,30 @@ impl<'a> ParsedEvent<'a> {
         self.names.get(at + 4..at + 4 + len).unwrap_or_default()
     }
 
-    /// The leaf value of a scalar entry (`None` for containers).
-    pub(crate) fn scalar(&self, e: &Entry) -> Option<Scalar<'_>> {
-        self.scalar_with(e, |text| Number::parse(text).value)
+    /// The text of a string or number entry (decoded, for a string that had
+    /// escapes).
+    #[inline]
+    pub(crate) fn number_text(&self, e: &Entry) -> &str {
+        let (start, len) = (e.a as usize, e.len());
+        let source = if e.is_decoded() {
+            self.decoded.as_str()
+        } else {
+            self.text
+        };
+        source.get(start..start + len).unwrap_or_default()
     }
 
-    /// Like [`ParsedEvent::scalar`], with the float value of a number given
-    /// by `value`: the matcher parses each number once per event and reuses
-    /// it.
+    /// The leaf value of a scalar entry (`None` for containers), with the
+    /// float value of a number given by `value`: the matcher parses a
+    /// number once per event, and only where an operand compares floats.
+    #[inline(always)]
     pub(crate) fn scalar_with(
         &self,
         e: &Entry,
         value: impl FnOnce(&str) -> Option<f64>,
     ) -> Option<Scalar<'_>> {
-        let text = || {
-            let (start, len) = (e.a as usize, e.len());
-            let source = if e.is_decoded() {
-                &self.decoded
-            } else {
-                self.text
-            };
-            // Cut at token boundaries, so always on char boundaries.
-            source.get(start..start + len).unwrap_or_default()
-        };
+        // Cut at token boundaries, so always on char boundaries.
+        let text = || self.number_text(e);
         Some(match e.kind() {
             Kind::String => Scalar::String(Cow::Borrowed(text())),
             Kind::Number => {
@@ -367,6 +416,31 @@ fn name_length(names: &[u8], at: usize) -> usize {
     u32::from_le_bytes(len) as usize
 }
 
+/// Memory a [`ParsedEvent`] and its reader use, kept between events.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    entries: Vec<Entry>,
+    names: Vec<u8>,
+    decoded: String,
+    pending: Vec<(Cow<'static, str>, Entry)>,
+    nodes: Vec<u32>,
+}
+
+fn cleared<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    v
+}
+
+/// The same memory for names borrowed from another text: the vector is
+/// emptied first, so no name outlives its text, and collecting an empty
+/// vector into one of the same layout keeps its allocation.
+fn relabel<'x, 'y>(v: Vec<(Cow<'x, str>, Entry)>) -> Vec<(Cow<'y, str>, Entry)> {
+    cleared(v)
+        .into_iter()
+        .map(|(name, entry)| (Cow::Owned(name.into_owned()), entry))
+        .collect()
+}
+
 /// Builds a [`ParsedEvent`] as the reader goes.
 struct Directories<'a, 'p> {
     text: &'a str,
@@ -383,6 +457,7 @@ struct Directories<'a, 'p> {
 
 impl<'a> Directories<'a, '_> {
     /// An entry for a string or number the reader produced.
+    #[inline]
     fn place(&mut self, kind: Kind, s: Cow<'_, str>) -> Entry {
         match s {
             Cow::Borrowed(b) => {
@@ -427,6 +502,7 @@ impl<'a> Build<'a> for Directories<'a, '_> {
     type Object = (usize, Cow<'a, str>, u32);
     type Array = usize;
 
+    #[inline]
     fn scalar(&mut self, value: Value<'a>, _offset: usize) -> Entry {
         match value {
             Value::String(s) => self.place(Kind::String, s),
@@ -444,6 +520,7 @@ impl<'a> Build<'a> for Directories<'a, '_> {
         (self.pending.len(), Cow::Borrowed(""), 0)
     }
 
+    #[inline]
     fn object_key(&mut self, object: &mut Self::Object, key: Cow<'a, str>) -> bool {
         let hash = name_hash(key.as_bytes());
         if let Some(prune) = self.prune {
@@ -462,6 +539,7 @@ impl<'a> Build<'a> for Directories<'a, '_> {
         true
     }
 
+    #[inline]
     fn object_value(&mut self, object: &mut Self::Object, mut value: Entry) {
         let name = std::mem::take(&mut object.1);
         value.hash = object.2;
@@ -478,6 +556,7 @@ impl<'a> Build<'a> for Directories<'a, '_> {
         self.pending.len()
     }
 
+    #[inline]
     fn array_item(&mut self, _array: &mut usize, value: Entry) {
         self.pending.push((Cow::Borrowed(""), value));
         // Items share the array's path node; the item just read moved it.
@@ -495,6 +574,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_tail_of_a_name_reads_as_its_zero_padded_little_endian_word() {
+        let bytes: Vec<u8> = (1..=7u8).map(|b| b.wrapping_mul(37) | 0x80).collect();
+        for n in 1..=7 {
+            let mut word = [0u8; 8];
+            word[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                tail_word(&bytes[..n]),
+                u64::from_le_bytes(word),
+                "{n} bytes"
+            );
+        }
+    }
+
+    #[test]
     fn directories_hold_members_in_order_with_names_decoded() {
         let text = r#"{"a": {"x": [1, {"y": 2}]}, "b\u002ec": "s\"q", "d": true}"#;
         let event = ParsedEvent::parse(text).unwrap();
@@ -503,8 +596,14 @@ mod tests {
         assert_eq!(names, [&b"a"[..], b"b.c", b"d"]);
         assert!(top[1].is_dotted() && !top[0].is_dotted());
         assert_eq!(top[0].hash, name_hash(b"a"));
-        assert_eq!(event.scalar(&top[1]), Some(Scalar::String("s\"q".into())));
-        assert_eq!(event.scalar(&top[2]), Some(Scalar::Bool(true)));
+        assert_eq!(
+            event.scalar_with(&top[1], |_| None),
+            Some(Scalar::String("s\"q".into()))
+        );
+        assert_eq!(
+            event.scalar_with(&top[2], |_| None),
+            Some(Scalar::Bool(true))
+        );
         let x = &event.directory(&top[0])[0];
         assert_eq!(event.name(x), b"x");
         let items = event.directory(x);

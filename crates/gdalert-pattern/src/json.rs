@@ -256,15 +256,33 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
         if depth > MAX_DEPTH {
             return Err(self.error(format!("Maximum nesting depth ({MAX_DEPTH}) exceeded")));
         }
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(_) => self.scalar(),
+            None => Err(self.error("Unexpected end-of-input: expected a value")),
+        }
+    }
+
+    /// A member or item: containers through [`Reader::value`], scalars
+    /// inline (most values are scalars, and a value returned from a call
+    /// comes back through memory).
+    #[inline(always)]
+    fn item(&mut self, depth: usize) -> Result<B::Value, JsonError> {
+        match self.bytes.get(self.pos) {
+            Some(b'{' | b'[') | None => self.value(depth),
+            Some(_) if depth > MAX_DEPTH => self.value(depth),
+            Some(_) => self.scalar(),
+        }
+    }
+
+    /// A string, number or literal at `self.pos`.
+    #[inline(always)]
+    fn scalar(&mut self) -> Result<B::Value, JsonError> {
         let offset = self.pos;
-        let Some(&b) = self.bytes.get(self.pos) else {
-            return Err(self.error("Unexpected end-of-input: expected a value"));
-        };
-        let value = match b {
-            b'{' => return self.object(depth),
-            b'[' => return self.array(depth),
-            b'"' => Value::String(self.string()?),
-            b'-' | b'0'..=b'9' => Value::Number(self.number()?),
+        let value = match self.bytes.get(self.pos) {
+            Some(b'"') => Value::String(self.string()?),
+            Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
             _ => self.literal()?,
         };
         Ok(self.build.scalar(value, offset))
@@ -308,13 +326,14 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
         }
         loop {
             self.skip_ws();
-            match self.peek_char() {
-                Some('"') => {}
-                Some(c) => {
+            match self.bytes.get(self.pos).copied() {
+                Some(b'"') => {}
+                Some(_) => {
+                    let c = self.peek_char().unwrap_or('\u{0}');
                     return Err(self.error(format!(
                         "{}: was expecting double-quote to start field name",
                         unexpected(c)
-                    )))
+                    )));
                 }
                 None => {
                     return Err(
@@ -325,13 +344,14 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
             let key = self.string()?;
             let wanted = self.build.object_key(&mut object, key);
             self.skip_ws();
-            match self.peek_char() {
-                Some(':') => self.pos += 1,
-                Some(c) => {
+            match self.bytes.get(self.pos).copied() {
+                Some(b':') => self.pos += 1,
+                Some(_) => {
+                    let c = self.peek_char().unwrap_or('\u{0}');
                     return Err(self.error(format!(
                         "{}: was expecting a colon to separate field name and value",
                         unexpected(c)
-                    )))
+                    )));
                 }
                 None => {
                     return Err(
@@ -341,23 +361,24 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
             }
             self.skip_ws();
             if wanted {
-                let value = self.value(depth + 1)?;
+                let value = self.item(depth + 1)?;
                 self.build.object_value(&mut object, value);
             } else {
                 self.skip_value(depth + 1)?;
             }
             self.skip_ws();
-            match self.peek_char() {
-                Some(',') => self.pos += 1,
-                Some('}') => {
+            match self.bytes.get(self.pos).copied() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
                     self.pos += 1;
                     return Ok(self.build.object_end(object));
                 }
-                Some(c) => {
+                Some(_) => {
+                    let c = self.peek_char().unwrap_or('\u{0}');
                     return Err(self.error(format!(
                         "{}: was expecting comma to separate Object entries",
                         unexpected(c)
-                    )))
+                    )));
                 }
                 None => {
                     return Err(
@@ -381,20 +402,21 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
             if self.pos >= self.bytes.len() {
                 return Err(self.error("Unexpected end-of-input: expected close marker for Array"));
             }
-            let item = self.value(depth + 1)?;
+            let item = self.item(depth + 1)?;
             self.build.array_item(&mut array, item);
             self.skip_ws();
-            match self.peek_char() {
-                Some(',') => self.pos += 1,
-                Some(']') => {
+            match self.bytes.get(self.pos).copied() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
                     self.pos += 1;
                     return Ok(self.build.array_end(array));
                 }
-                Some(c) => {
+                Some(_) => {
+                    let c = self.peek_char().unwrap_or('\u{0}');
                     return Err(self.error(format!(
                         "{}: was expecting comma to separate Array entries",
                         unexpected(c)
-                    )))
+                    )));
                 }
                 None => {
                     return Err(
@@ -467,6 +489,7 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
         }
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Result<&'a str, JsonError> {
         let start = self.pos;
         let b = self.bytes;
@@ -528,6 +551,10 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
         Ok(&self.text[start..i])
     }
 
+    /// Reads a string. The common case (no escape) is inlined into its
+    /// callers: a `Cow` returned through memory from a call is written in
+    /// parts and read back whole, which stalls the load on every string.
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         self.pos += 1; // opening quote
         let start = self.pos;
@@ -555,6 +582,12 @@ impl<'a, B: Build<'a>> Reader<'a, '_, B> {
             }
             Some(_) => {}
         }
+        self.string_escaped(start)
+    }
+
+    /// The rest of a string that has an escape at `self.pos`.
+    #[inline(never)]
+    fn string_escaped(&mut self, start: usize) -> Result<Cow<'a, str>, JsonError> {
         let mut out = String::with_capacity(self.pos - start + 16);
         out.push_str(&self.text[start..self.pos]);
         loop {

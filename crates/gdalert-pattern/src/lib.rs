@@ -32,7 +32,20 @@
 //!   judged at most once per event, so 2,000 routes that all test
 //!   `detail-type` pay for one test.
 //! - Arrays follow EventBridge: any element may match, and fields taken from
-//!   objects inside one array must come from the same element.
+//!   objects inside one array must come from the same element. Most
+//!   branches never need that search: leaves outside arrays never conflict,
+//!   so a branch with at most one slot met only inside arrays matches at
+//!   once, and one with two (`tags.key` and `tags.value`) is settled by
+//!   comparing their leaves pair by pair, with the satisfying leaves of each
+//!   condition kept for the event. Only three or more such slots search.
+//! - Exact number operands are looked up by [`value::DecimalKey`], the
+//!   literal's normalised decimal, so matching a number parses no float and
+//!   prints none: by the number rule below, an event number equals an exact
+//!   operand by value exactly when it denotes the same decimal. Floats are
+//!   parsed only at paths a `numeric` or `anything-but` number compares.
+//! - [`PatternSet::matches_text`] reads into memory kept in its [`Scratch`],
+//!   so a function or benchmark matching event after event allocates
+//!   nothing once that memory has grown.
 //!
 //! # Semantics worth knowing
 //!
@@ -161,6 +174,25 @@ pub(crate) fn read_event<'a>(
     text: &'a str,
     prune: Option<&dyn event::Prune>,
 ) -> Result<ParsedEvent<'a>, EventError> {
+    check_size(text)?;
+    let parsed = match prune {
+        Some(prune) => ParsedEvent::parse_pruned(text, prune),
+        None => ParsedEvent::parse(text),
+    };
+    parsed.map_err(|e| syntax_error(text, e))
+}
+
+/// Like [`read_event`] for a pruned read into `buffers`' memory.
+pub(crate) fn read_event_with<'a>(
+    text: &'a str,
+    prune: &dyn event::Prune,
+    buffers: &mut event::Buffers,
+) -> Result<ParsedEvent<'a>, EventError> {
+    check_size(text)?;
+    ParsedEvent::read_with(text, Some(prune), buffers).map_err(|e| syntax_error(text, e))
+}
+
+fn check_size(text: &str) -> Result<(), EventError> {
     if text.len() > MAX_EVENT_BYTES {
         return Err(EventError::Syntax {
             message: format!("event is larger than {MAX_EVENT_BYTES} bytes"),
@@ -168,18 +200,16 @@ pub(crate) fn read_event<'a>(
             column: 1,
         });
     }
-    let parsed = match prune {
-        Some(prune) => ParsedEvent::parse_pruned(text, prune),
-        None => ParsedEvent::parse(text),
-    };
-    parsed.map_err(|e| {
-        let (line, column) = json::line_column(text, e.offset);
-        EventError::Syntax {
-            message: e.message,
-            line,
-            column,
-        }
-    })
+    Ok(())
+}
+
+fn syntax_error(text: &str, e: json::JsonError) -> EventError {
+    let (line, column) = json::line_column(text, e.offset);
+    EventError::Syntax {
+        message: e.message,
+        line,
+        column,
+    }
 }
 
 /// The envelope fields `TestEventPattern` requires.

@@ -3,8 +3,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::event::{name_hash, Entry, Kind, ParsedEvent, Prune};
-use crate::syntax::{Matcher, Rule};
-use crate::value::{ip_hex, Scalar};
+use crate::syntax::{AnythingBut, Matcher, Rule};
+use crate::value::{ip_hex, DecimalKey, Scalar};
 use crate::{parse_event, EventError};
 
 /// Index of a pattern in the order it was added to the builder.
@@ -89,7 +89,9 @@ struct FieldIndex {
     strings: FxHashMap<Box<str>, Vec<Hit>>,
     ips: FxHashMap<Box<str>, Vec<Hit>>,
     number_text: FxHashMap<Box<str>, Vec<Hit>>,
-    number_value: FxHashMap<u64, Vec<Hit>>,
+    /// Exact number operands by [`DecimalKey`]: an event number is looked
+    /// up by its literal's key, with no float parsed or printed.
+    number_value: FxHashMap<DecimalKey, Vec<Hit>>,
     trues: Vec<Hit>,
     falses: Vec<Hit>,
     nulls: Vec<Hit>,
@@ -108,6 +110,9 @@ struct FieldIndex {
     scan: Vec<(Matcher, Hit)>,
     /// Whether any operand compares IP addresses (so values need hex forms).
     wants_ip: bool,
+    /// Whether any operand compares numbers by their float64 (`numeric`,
+    /// `anything-but` numbers): only then are the field's numbers parsed.
+    wants_value: bool,
 }
 
 /// `map.get(key)`, without hashing the key when the map is empty (most
@@ -120,15 +125,6 @@ fn get_if_any<'m, V>(map: &'m FxHashMap<Box<str>, V>, key: &str) -> Option<&'m V
     }
 }
 
-fn number_key(v: f64) -> u64 {
-    // -0 and 0 are equal values.
-    if v == 0.0 {
-        0
-    } else {
-        v.to_bits()
-    }
-}
-
 impl FieldIndex {
     fn add(&mut self, m: &Matcher, hit: Hit) {
         match m {
@@ -137,16 +133,13 @@ impl FieldIndex {
                 self.wants_ip = true;
                 self.ips.entry(hex.as_str().into()).or_default().push(hit)
             }
-            Matcher::Number { text, value } => {
+            Matcher::Number { text, key } => {
                 self.number_text
                     .entry(text.as_str().into())
                     .or_default()
                     .push(hit);
-                if let Some(v) = value {
-                    self.number_value
-                        .entry(number_key(*v))
-                        .or_default()
-                        .push(hit);
+                if let Some(key) = key {
+                    self.number_value.entry(*key).or_default().push(hit);
                 }
             }
             Matcher::Bool(true) => self.trues.push(hit),
@@ -190,6 +183,7 @@ impl FieldIndex {
                 if matches!(other, Matcher::Cidr(_)) {
                     self.wants_ip = true;
                 }
+
                 self.scan.push((other.clone(), hit))
             }
         }
@@ -245,12 +239,8 @@ impl FieldIndex {
                 if let Some(h) = get_if_any(&self.number_text, n.text.as_ref()) {
                     h.iter().copied().for_each(&mut emit);
                 }
-                // Exactness may cost a float formatting: only when asked.
                 if !self.number_value.is_empty() {
-                    if let Some(h) = n
-                        .comparable()
-                        .and_then(|v| self.number_value.get(&number_key(v)))
-                    {
+                    if let Some(h) = n.key().and_then(|k| self.number_value.get(&k)) {
                         h.iter().copied().for_each(&mut emit);
                     }
                 }
@@ -358,6 +348,14 @@ struct Slot {
     absent_ok: bool,
 }
 
+/// Whether an operand compares an event number by its float64.
+fn compares_floats(m: &Matcher) -> bool {
+    matches!(
+        m,
+        Matcher::Numeric(_) | Matcher::AnythingBut(AnythingBut::Numbers(_))
+    )
+}
+
 /// How many candidate branches an operand class tends to select: exact values
 /// select by hash, affixes by trie walk; scanned operands select everything.
 fn scanned(m: &Matcher) -> bool {
@@ -456,6 +454,10 @@ impl PatternSetBuilder {
                             best = Some((cost, slot as u32));
                         }
                     }
+                    // Any slot, key or not, may judge the field's floats.
+                    if field.matchers.iter().any(compares_floats) {
+                        set.fields[fid as usize].wants_value = true;
+                    }
                     let next = conditions.len() as u32;
                     let condition = *conditions
                         .entry((fid, format!("{:?}", field.matchers)))
@@ -513,8 +515,11 @@ impl Prune for PatternSet {
 struct Leaf {
     field: u32,
     value: Entry,
-    /// A number's float value, parsed once when the leaf is first judged.
-    number: Option<f64>,
+    /// A number's float value where an operand compares floats, parsed
+    /// once per event; NaN for none (an `Option<f64>` here was assembled
+    /// byte by byte and read back whole, a store-forwarding stall on every
+    /// leaf).
+    number: f64,
     /// Range into the membership arena: (array id, element index) pairs.
     members: (u32, u32),
 }
@@ -532,7 +537,15 @@ pub struct Scratch {
     /// Per condition: the event it was judged for (`generation`), and
     /// whether some leaf satisfied it, and one outside every array did.
     verdicts: Vec<(u32, bool, bool)>,
+    /// Per condition judged in full: its satisfying leaves' span in
+    /// `condition_leaves` (see `Verdicts`).
+    condition_spans: Vec<(u32, u32, u32)>,
+    condition_leaves: Vec<u32>,
     generation: u32,
+    /// Where each field's leaves start in `by_field`, while it is built.
+    field_starts: Vec<u32>,
+    /// The reader's memory, for [`PatternSet::matches_text`].
+    buffers: crate::event::Buffers,
 }
 
 impl PatternSet {
@@ -594,8 +607,12 @@ impl PatternSet {
         event: &str,
         scratch: &'s mut Scratch,
     ) -> Result<&'s [PatternId], EventError> {
-        let node = crate::read_event(event, Some(self))?;
-        Ok(self.matches_with(&node, scratch))
+        let mut buffers = std::mem::take(&mut scratch.buffers);
+        let node = crate::read_event_with(event, self, &mut buffers)?;
+        self.matches_with(&node, scratch);
+        node.recycle(&mut buffers);
+        scratch.buffers = buffers;
+        Ok(&scratch.matched)
     }
 
     /// Ids of the patterns that match a parsed event, in ascending order.
@@ -621,17 +638,41 @@ impl PatternSet {
         std::hint::black_box(event.warm());
         self.collect(event, event.root(), 0, scratch, &mut next_array);
         let mut leaves = std::mem::take(&mut scratch.leaves);
-        scratch
-            .by_field
-            .extend(leaves.iter().enumerate().map(|(i, l)| (l.field, i as u32)));
-        scratch.by_field.sort_unstable();
+        // (field, leaf) pairs in that order: a counting sort by field over
+        // leaves in index order (there are few fields and may be thousands
+        // of leaves, most often of one field).
+        let counts = &mut scratch.field_starts;
+        counts.clear();
+        counts.resize(self.fields.len() + 1, 0);
+        for leaf in &leaves {
+            counts[leaf.field as usize + 1] += 1;
+        }
+        for f in 1..counts.len() {
+            counts[f] += counts[f - 1];
+        }
+        scratch.by_field.resize(leaves.len(), (0, 0));
+        for (i, leaf) in leaves.iter().enumerate() {
+            let at = &mut counts[leaf.field as usize];
+            scratch.by_field[*at as usize] = (leaf.field, i as u32);
+            *at += 1;
+        }
 
         for (i, leaf) in leaves.iter_mut().enumerate() {
-            if let Some(value) = event.scalar(&leaf.value) {
-                if let Scalar::Number(n) = &value {
-                    leaf.number = n.value;
-                }
-                self.fields[leaf.field as usize].hits(&value, |h| scratch.hits.push((h, i as u32)));
+            let index = &self.fields[leaf.field as usize];
+            // A number's float64 only where an operand compares by it.
+            if index.wants_value && leaf.value.kind() == Kind::Number {
+                leaf.number = event
+                    .number_text(&leaf.value)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(f64::NAN);
+            }
+            let number = leaf.number;
+            if let Some(value) =
+                event.scalar_with(&leaf.value, |_| (!number.is_nan()).then_some(number))
+            {
+                index.hits(&value, |h| scratch.hits.push((h, i as u32)));
             }
         }
         scratch.hits.sort_unstable();
@@ -641,6 +682,8 @@ impl PatternSet {
         let mut verdicts = std::mem::take(&mut scratch.verdicts);
         let mut judged = Verdicts::begin(
             &mut verdicts,
+            &mut scratch.condition_spans,
+            &mut scratch.condition_leaves,
             &mut scratch.generation,
             self.conditions as usize,
         );
@@ -742,7 +785,7 @@ impl PatternSet {
             scratch.leaves.push(Leaf {
                 field,
                 value: *value,
-                number: None,
+                number: f64::NAN,
                 members: (start, scratch.stack.len() as u32),
             });
         }
@@ -759,7 +802,9 @@ impl PatternSet {
         let accepts = |slot: &Slot, leaf: u32| {
             let leaf = &view.all[leaf as usize];
             view.event
-                .scalar_with(&leaf.value, |_| leaf.number)
+                .scalar_with(&leaf.value, |_| {
+                    (!leaf.number.is_nan()).then_some(leaf.number)
+                })
                 .is_some_and(|value| {
                     slot.matchers
                         .iter()
@@ -767,9 +812,11 @@ impl PatternSet {
                 })
         };
         // Fast path, no allocation: a leaf outside every array never conflicts
-        // with another, so if each slot has such a candidate (or may be
-        // absent), the branch matches without the consistency search.
-        let mut needs_search = false;
+        // with another, so if each slot but at most one has such a candidate
+        // (or may be absent), the branch matches without the consistency
+        // search: the one slot takes any of its candidates, the others their
+        // free ones.
+        let mut in_arrays_only = 0usize;
         for (i, slot) in info.slots.iter().enumerate() {
             let mut any = false;
             let mut free = false;
@@ -784,6 +831,7 @@ impl PatternSet {
             } else if let Some((a, f)) = judged.get(slot.condition) {
                 (any, free) = (a, f);
             } else {
+                let start = judged.leaves.len();
                 for &leaf in view.of_field(slot.field) {
                     if accepts(slot, leaf) {
                         any = true;
@@ -791,7 +839,18 @@ impl PatternSet {
                             free = true;
                             break;
                         }
+                        judged.leaves.push(leaf);
                     }
+                }
+                if free {
+                    judged.leaves.truncate(start);
+                } else if let Some(span) = judged.spans.get_mut(slot.condition as usize) {
+                    // Judged in full: every satisfying leaf is in an array.
+                    *span = (
+                        judged.generation,
+                        start as u32,
+                        (judged.leaves.len() - start) as u32,
+                    );
                 }
                 judged.set(slot.condition, any, free);
             }
@@ -800,11 +859,47 @@ impl PatternSet {
                     return false;
                 }
             } else if !free {
-                needs_search = true;
+                in_arrays_only += 1;
             }
         }
-        if !needs_search {
+        if in_arrays_only <= 1 {
             return true;
+        }
+        // Two slots met only inside arrays (`tags.key` and `tags.value`):
+        // some pair of their leaves must sit in the same elements of the
+        // arrays they share. Checked pair by pair, with no allocation.
+        if in_arrays_only == 2 {
+            let mut lists: [Option<Candidates<'_>>; 2] = [None, None];
+            let mut n = 0;
+            for (i, slot) in info.slots.iter().enumerate() {
+                let list = if info.key == Some(i as u32) {
+                    if key_hits
+                        .iter()
+                        .any(|&(_, l)| view.all[l as usize].members.1 == 0)
+                    {
+                        continue;
+                    }
+                    Some(Candidates::Hits(key_hits))
+                } else {
+                    match judged.get(slot.condition) {
+                        Some((true, false)) => {
+                            judged.leaves_of(slot.condition).map(Candidates::Leaves)
+                        }
+                        _ => continue,
+                    }
+                };
+                if let (Some(list), Some(at)) = (list, lists.get_mut(n)) {
+                    *at = Some(list);
+                    n += 1;
+                }
+            }
+            if let [Some(a), Some(b)] = lists {
+                return a.iter().any(|x| {
+                    b.iter().any(|y| {
+                        same_elements(&view.all[x as usize], &view.all[y as usize], view.arena)
+                    })
+                });
+            }
         }
         let mut per_slot: Vec<Vec<u32>> = Vec::with_capacity(info.slots.len());
         for (i, slot) in info.slots.iter().enumerate() {
@@ -825,10 +920,44 @@ impl PatternSet {
     }
 }
 
-/// Condition verdicts for the event being matched.
+/// The candidate leaves of one slot: its key hits, or a condition's leaves.
+#[derive(Clone, Copy)]
+enum Candidates<'a> {
+    Hits(&'a [(Hit, u32)]),
+    Leaves(&'a [u32]),
+}
+
+impl Candidates<'_> {
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        let (hits, leaves) = match self {
+            Candidates::Hits(h) => (*h, &[][..]),
+            Candidates::Leaves(l) => (&[][..], *l),
+        };
+        hits.iter().map(|&(_, l)| l).chain(leaves.iter().copied())
+    }
+}
+
+/// Whether two leaves can belong to one match: in every array both are in,
+/// they are in the same element.
+fn same_elements(a: &Leaf, b: &Leaf, arena: &[(u32, u32)]) -> bool {
+    let chain = |l: &Leaf| {
+        arena
+            .get(l.members.0 as usize..(l.members.0 + l.members.1) as usize)
+            .unwrap_or_default()
+    };
+    let (x, y) = (chain(a), chain(b));
+    x.iter()
+        .all(|(array, i)| y.iter().all(|(other, j)| array != other || i == j))
+}
+
+/// Condition verdicts for the event being matched, and for a condition
+/// that only leaves inside arrays satisfy, those leaves.
 struct Verdicts<'a> {
     all: &'a mut [(u32, bool, bool)],
     generation: u32,
+    /// Per condition: (generation, start, length) in `leaves`.
+    spans: &'a mut [(u32, u32, u32)],
+    leaves: &'a mut Vec<u32>,
 }
 
 impl<'a> Verdicts<'a> {
@@ -836,20 +965,37 @@ impl<'a> Verdicts<'a> {
     /// stale, so nothing is cleared per event.
     fn begin(
         all: &'a mut Vec<(u32, bool, bool)>,
+        spans: &'a mut Vec<(u32, u32, u32)>,
+        leaves: &'a mut Vec<u32>,
         generation: &mut u32,
         conditions: usize,
     ) -> Verdicts<'a> {
         if all.len() < conditions {
             all.resize(conditions, (0, false, false));
+            spans.resize(conditions, (0, 0, 0));
         }
         *generation = generation.wrapping_add(1);
         if *generation == 0 {
             all.iter_mut().for_each(|v| v.0 = 0);
+            spans.iter_mut().for_each(|v| v.0 = 0);
             *generation = 1;
         }
+        leaves.clear();
         Verdicts {
             all,
             generation: *generation,
+            spans,
+            leaves,
+        }
+    }
+
+    /// The leaves that satisfy `condition`, when it was judged in full.
+    fn leaves_of(&self, condition: u32) -> Option<&[u32]> {
+        match self.spans.get(condition as usize) {
+            Some(&(g, start, len)) if g == self.generation => {
+                self.leaves.get(start as usize..(start + len) as usize)
+            }
+            _ => None,
         }
     }
 
@@ -1052,18 +1198,22 @@ mod tests {
 
     #[test]
     fn verdicts_of_an_earlier_event_are_never_reused_even_when_the_generation_wraps() {
-        let mut all = Vec::new();
+        let (mut all, mut spans, mut leaves) = (Vec::new(), Vec::new(), Vec::new());
         let mut generation = u32::MAX - 1;
-        let mut judged = Verdicts::begin(&mut all, &mut generation, 2);
+        let mut judged = Verdicts::begin(&mut all, &mut spans, &mut leaves, &mut generation, 2);
         judged.set(0, true, true);
+        judged.leaves.push(7);
+        judged.spans[1] = (judged.generation, 0, 1);
+        assert_eq!(judged.leaves_of(1), Some(&[7][..]));
         assert_eq!(judged.get(0), Some((true, true)));
         assert_eq!(judged.get(1), None);
         // The next event's generation wraps past zero, the stamp unjudged
         // slots start with.
-        let judged = Verdicts::begin(&mut all, &mut generation, 2);
+        let judged = Verdicts::begin(&mut all, &mut spans, &mut leaves, &mut generation, 2);
         assert_eq!(judged.get(0), None);
         assert_eq!(judged.get(1), None);
-        let judged = Verdicts::begin(&mut all, &mut generation, 2);
+        assert_eq!(judged.leaves_of(1), None);
+        let judged = Verdicts::begin(&mut all, &mut spans, &mut leaves, &mut generation, 2);
         assert_eq!(judged.get(0), None);
     }
 }

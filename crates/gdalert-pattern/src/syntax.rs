@@ -8,8 +8,8 @@
 
 use crate::json::{self, Member, Node, Value};
 use crate::value::{
-    ip_hex, parse_cidr, parse_wildcard, CidrRange, IgnoreCase, IpHex, Number, NumericRange, Scalar,
-    Wildcard,
+    ip_hex, parse_cidr, parse_wildcard, CidrRange, DecimalKey, IgnoreCase, IpHex, Number,
+    NumericRange, Scalar, Wildcard,
 };
 use crate::PatternError;
 
@@ -27,10 +27,12 @@ pub enum Matcher {
     String(String),
     /// A string that is an IP literal, compared as an address.
     Ip(IpHex),
-    /// A number: equal by value (if the event's literal is exact) or by text.
+    /// A number: equal by text, or by value when the operand is exact
+    /// (`key` is then its [`DecimalKey`], which an event number shares
+    /// exactly when it is exact and equal by value).
     Number {
         text: String,
-        value: Option<f64>,
+        key: Option<DecimalKey>,
     },
     Bool(bool),
     Null,
@@ -65,8 +67,8 @@ impl Matcher {
         match (self, v) {
             (Matcher::String(s), Scalar::String(e)) => s == e,
             (Matcher::Ip(hex), Scalar::String(e)) => ip_hex(e).is_some_and(|h| &h == hex),
-            (Matcher::Number { text, value }, Scalar::Number(n)) => {
-                *text == n.text || (value.is_some() && *value == n.comparable())
+            (Matcher::Number { text, key }, Scalar::Number(n)) => {
+                *text == n.text || (key.is_some() && *key == n.key())
             }
             (Matcher::Bool(b), Scalar::Bool(e)) => b == e,
             (Matcher::Null, Scalar::Null) => true,
@@ -360,7 +362,7 @@ fn value_item(node: &Node<'_>, pointer: &str) -> Result<Matcher, Fail> {
             let n = Number::parse(*t);
             Matcher::Number {
                 text: t.to_string(),
-                value: n.comparable(),
+                key: n.comparable().and_then(|_| n.key()),
             }
         }
         Value::Bool(b) => Matcher::Bool(*b),
