@@ -3,6 +3,10 @@
 //! claim/complete, metrics) with an in-memory store and senders that only
 //! take the payload. Budget (issue 4): ≤ 1 ms per event.
 //!
+//! The two reads of the event text inside it are timed alone beside it
+//! (`event_read/*`: the typed model and the pattern reader), to weigh what
+//! reading the text once would save.
+//!
 //! `cargo bench -p gdalert-lambda --bench handler`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,5 +88,18 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// Each of the handler's two reads of one finding's text, alone.
+fn reads(c: &mut Criterion) {
+    let text = include_str!("../../../tests/fixtures/events/runtime-fargate-c2-high.json");
+    let mut group = c.benchmark_group("event_read");
+    group.bench_function("typed_model", |b| {
+        b.iter(|| black_box(gdalert_event::GuardDutyEvent::from_json(black_box(text)).unwrap()))
+    });
+    group.bench_function("pattern_reader", |b| {
+        b.iter(|| black_box(gdalert_pattern::parse_event(black_box(text)).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, reads);
 criterion_main!(benches);
