@@ -14,12 +14,13 @@
 //! registry; `tests/smtp.rs` and `gdalert-aws/tests/moto.rs` add the real
 //! servers' side (a real SMTP sink, the local AWS API server).
 //!
-//! What a new kind takes (Jira took this): a variant of `DestinationKind`
-//! and `KindSettings` with its raw table and check
-//! (`gdalert-pipeline/src/config/destination.rs`), a renderer module and its
-//! arm in `render::render_noting`, its arm in [`url_policy::reach`] (which
-//! hosts it may reach; there is no "any host" default), a client module
-//! here, and its registration in `gdalert_aws::remote_senders`. The compiler
+//! What a new kind takes (Jira took this): one module per layer, each with
+//! its registration line. In the pipeline, `config/destination/<kind>.rs`
+//! (its settings, their check, and `REACH`, which hosts it may reach; there
+//! is no "any host" default), registered in `DestinationKind`,
+//! `KindSettings` and the loader's dispatch; `render/<kind>.rs`, registered
+//! in `render::render_noting`. Here, a client module, registered in
+//! [`channel_of`]; and in `gdalert_aws::remote_senders`. The compiler
 //! points at every `match` a new variant must fill; the registration is the
 //! one line it cannot check: [`Senders::ready`] refuses a routes file with
 //! a destination no client serves at start-up, and the harness fails.

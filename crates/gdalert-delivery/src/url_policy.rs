@@ -3,7 +3,8 @@
 //! A webhook URL is a credential and a destination in one; a typo or a
 //! tampered secret must not send alerts (attacker text included) to an
 //! arbitrary host. By default each vendor kind may only reach that vendor's
-//! hosts, over https. The allowlist is configurable
+//! hosts (its module under `gdalert_pipeline::config` says which, as a
+//! `Reach`), over https. The allowlist is configurable
 //! (`GDALERT_WEBHOOK_ALLOWED_HOSTS`); plain http is accepted only for
 //! loopback and only when explicitly allowed (local test receivers).
 //!
@@ -17,7 +18,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use gdalert_pipeline::config::DestinationKind;
+use gdalert_pipeline::config::{DestinationKind, Reach};
 use url::{Host, Url};
 
 /// Whether `ip` is on the public internet: not loopback, private,
@@ -113,43 +114,6 @@ impl UrlPolicy {
     }
 }
 
-/// Which hosts a kind's HTTP requests may reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
-    /// Only its vendor's hosts (exact or `*.suffix`), plus any named in
-    /// `GDALERT_WEBHOOK_ALLOWED_HOSTS`.
-    Vendor(&'static [&'static str]),
-    /// Any public https host, unless an allowlist is set (generic webhooks).
-    AnyPublicHost,
-    /// The kind sends nothing over HTTP (AWS SDK, SMTP, local output).
-    NotHttp,
-}
-
-/// Which hosts each kind may reach: one exhaustive answer per kind, so a
-/// new kind cannot fall through to "any host".
-pub fn reach(kind: DestinationKind) -> Reach {
-    match kind {
-        DestinationKind::Slack => Reach::Vendor(&["hooks.slack.com", "slack.com"]),
-        DestinationKind::Teams => Reach::Vendor(&[
-            "*.logic.azure.com",
-            "*.webhook.office.com",
-            "*.powerplatform.com",
-            "*.api.powerplatform.com",
-        ]),
-        DestinationKind::Pagerduty => {
-            Reach::Vendor(&["events.pagerduty.com", "events.eu.pagerduty.com"])
-        }
-        DestinationKind::GoogleChat => Reach::Vendor(&["chat.googleapis.com"]),
-        DestinationKind::Jira => Reach::Vendor(&["*.atlassian.net"]),
-        DestinationKind::Webhook => Reach::AnyPublicHost,
-        DestinationKind::Sns
-        | DestinationKind::Email
-        | DestinationKind::Eventbridge
-        | DestinationKind::Stdout
-        | DestinationKind::File => Reach::NotHttp,
-    }
-}
-
 fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
         Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
@@ -198,7 +162,7 @@ impl UrlPolicy {
                 parsed.scheme()
             ));
         }
-        let (vendor, any_host): (&[&str], bool) = match reach(kind) {
+        let (vendor, any_host): (&[&str], bool) = match kind.reach() {
             Reach::Vendor(hosts) => (hosts, false),
             Reach::AnyPublicHost => (&[], true),
             Reach::NotHttp => {

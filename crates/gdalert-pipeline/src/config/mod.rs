@@ -22,7 +22,7 @@ mod destination;
 
 pub use destination::{
     Destination, DestinationKind, Email, EmailTransport, Eventbridge, File, IncomingWebhook, Jira,
-    KindSettings, Pagerduty, SecretRef, Slack, Smtp, Sns, Templates, Webhook, WebhookTarget,
+    KindSettings, Pagerduty, Reach, SecretRef, Slack, Smtp, Sns, Templates, Webhook, WebhookTarget,
 };
 
 /// One problem in the configuration, with where it is.
