@@ -273,6 +273,90 @@ fn render_prints_the_exact_payload_for_a_destination() {
 }
 
 #[test]
+fn render_and_validate_cover_jira_and_google_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("patterns/runtime-findings.json"),
+        dir.path().join("runtime-findings.json"),
+    )
+    .unwrap();
+    let routes = dir.path().join("routes.toml");
+    let good = "[destinations.tickets]\nkind = \"jira\"\nsite = \"https://acme.atlassian.net\"\nemail = \"bot@acme.example\"\napi_token_secret = \"/gdalert/jira\"\nproject = \"SEC\"\n\n[destinations.space]\nkind = \"google_chat\"\nwebhook_url_secret = \"/gdalert/chat\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"tickets\", \"space\"]\n";
+    std::fs::write(&routes, good).unwrap();
+    let patterns = dir.path().to_str().unwrap();
+    let event = "tests/fixtures/events/runtime-eks-reverse-shell-high.json";
+    let o = gdalert(&[
+        "render",
+        event,
+        "--destination",
+        "tickets",
+        "--patterns",
+        patterns,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let body: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert_eq!(body["opens"], true, "{body}");
+    assert_eq!(body["issue"]["fields"]["project"]["key"], "SEC", "{body}");
+    assert_eq!(
+        body["issue"]["fields"]["priority"]["name"], "High",
+        "{body}"
+    );
+    assert_eq!(
+        body["issue"]["fields"]["description"]["type"], "doc",
+        "{body}"
+    );
+    assert!(
+        body["label"].as_str().unwrap().starts_with("gdalert-"),
+        "{body}"
+    );
+    let o = gdalert(&[
+        "render",
+        event,
+        "--destination",
+        "space",
+        "--patterns",
+        patterns,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let body: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert!(
+        body["cardsV2"][0]["card"]["header"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("ReverseShell"),
+        "{body}"
+    );
+    let o = gdalert(&["validate", "--patterns", patterns]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    let bad = good
+        .replace(
+            "https://acme.atlassian.net",
+            "https://acme.atlassian.net/jira",
+        )
+        .replace(
+            "webhook_url_secret = \"/gdalert/chat\"",
+            "webhook_url = \"https://chat.googleapis.com/v1/spaces/X/messages?key=K&token=T\"",
+        );
+    std::fs::write(&routes, bad).unwrap();
+    let o = gdalert(&["validate", "--patterns", patterns]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    let file = routes.display().to_string();
+    for (at, what) in [
+        ("3:8", "destination \"tickets\": site \"https://acme.atlassian.net/jira\" is not a Jira Cloud site"),
+        ("10:15", "inline secret `webhook_url` in destination \"space\""),
+    ] {
+        let needle = format!("{file}:{at}: {what}");
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(
+        !err.contains("token=T"),
+        "the inline URL is repeated: {err}"
+    );
+}
+
+#[test]
 fn replay_flush_sends_the_digest_of_what_a_group_held() {
     // Regression: --flush used a far-future instant at which every record had
     // expired, so grouped alerts vanished from the replay.
