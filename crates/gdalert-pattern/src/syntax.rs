@@ -852,6 +852,42 @@ mod tests {
     }
 
     #[test]
+    fn an_anything_but_object_takes_one_key() {
+        assert_eq!(
+            reason(r#"{"a":[{"anything-but":{"prefix":"x","suffix":"y"}}]}"#),
+            "Only one key allowed in match expression"
+        );
+    }
+
+    #[test]
+    fn an_anything_but_prefix_or_suffix_of_a_non_string_is_refused() {
+        for operand in ["1", "true", "null", "1.5e3"] {
+            for op in ["prefix", "suffix"] {
+                assert_eq!(
+                    reason(&format!(
+                        r#"{{"a":[{{"anything-but":{{"{op}":{operand}}}}}]}}"#
+                    )),
+                    "prefix/suffix match pattern must be a string",
+                    "{op} {operand}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_problem_in_document_order_is_the_one_reported() {
+        let number_first = r#"{"a":[{"numeric":[">",9007199254740993]}],"b":[{"bogus":1}]}"#;
+        assert_eq!(
+            reason(number_first),
+            "Cannot compare number : 9007199254740993"
+        );
+        let number_last = r#"{"b":[{"bogus":1}],"a":[{"numeric":[">",9007199254740993]}]}"#;
+        assert_eq!(reason(number_last), "Unrecognized match type bogus");
+        let inside_one_range = r#"{"a":[{"numeric":[">",1e309,"<","x"]}]}"#;
+        assert_eq!(reason(inside_one_range), "Cannot compare number : 1e309");
+    }
+
+    #[test]
     fn an_empty_or_blank_pattern_is_not_an_object() {
         assert_eq!(reason(""), "Filter is not an object");
         assert_eq!(reason("  \n "), "Filter is not an object");
