@@ -163,6 +163,153 @@ impl<'a> Build<'a> for TreeBuilder {
     }
 }
 
+/// What a document that stops with a syntax error held before it: the
+/// values it completed, inside the containers still open at the error.
+#[derive(Debug)]
+pub struct Prefix<'a> {
+    /// The root with every completed value in place; an open container
+    /// holds the values it completed (a member whose value never began is
+    /// left out).
+    pub root: Node<'a>,
+    /// Where each container still open at the error starts, outermost first.
+    pub open: Vec<usize>,
+    /// Where a scalar whose container is still open starts: a check that
+    /// reads it beside its siblings (an operator and its operand) may have
+    /// seen only half of them.
+    pub in_open: Vec<usize>,
+}
+
+/// Reads `text` as far as it is JSON. `None` when it parses whole (use
+/// [`parse`]) or when nothing was read. A streaming reader such as
+/// EventBridge's reports a problem it meets in this prefix before the
+/// syntax error that follows it; see `syntax::compile`.
+pub fn parse_prefix(text: &str) -> Option<Prefix<'_>> {
+    let mut build = PrefixBuilder { open: Vec::new() };
+    if read(text, &mut build).is_ok() {
+        return None;
+    }
+    let mut in_open = Vec::new();
+    for frame in &build.open {
+        let items: Box<dyn Iterator<Item = &Node<'_>>> = match frame {
+            Open::Object(_, members, _) => Box::new(members.iter().map(|m| &m.value)),
+            Open::Array(_, items) => Box::new(items.iter()),
+        };
+        in_open.extend(
+            items
+                .filter(|n| !matches!(n.value, Value::Object(_) | Value::Array(_)))
+                .map(|n| n.offset),
+        );
+    }
+    let open: Vec<usize> = build.open.iter().map(Open::offset).collect();
+    let mut child: Option<Node<'_>> = None;
+    while let Some(frame) = build.open.pop() {
+        let node = match frame {
+            Open::Object(offset, mut members, key) => {
+                if let (Some(key), Some(value)) = (key, child.take()) {
+                    members.push(Member { key, value });
+                }
+                Node {
+                    value: Value::Object(members),
+                    offset,
+                }
+            }
+            Open::Array(offset, mut items) => {
+                items.extend(child.take());
+                Node {
+                    value: Value::Array(items),
+                    offset,
+                }
+            }
+        };
+        child = Some(node);
+    }
+    Some(Prefix {
+        root: child?,
+        open,
+        in_open,
+    })
+}
+
+/// A container the prefix reader has opened and not yet closed, with what
+/// it completed (and, for an object, the name whose value is being read).
+enum Open<'a> {
+    Object(usize, Vec<Member<'a>>, Option<Cow<'a, str>>),
+    Array(usize, Vec<Node<'a>>),
+}
+
+impl Open<'_> {
+    fn offset(&self) -> usize {
+        match self {
+            Open::Object(offset, ..) | Open::Array(offset, _) => *offset,
+        }
+    }
+}
+
+/// Builds the tree on its own stack, so what was open survives an error.
+struct PrefixBuilder<'a> {
+    open: Vec<Open<'a>>,
+}
+
+impl<'a> PrefixBuilder<'a> {
+    fn close(&mut self) -> Node<'a> {
+        match self.open.pop() {
+            Some(Open::Object(offset, members, _)) => Node {
+                value: Value::Object(members),
+                offset,
+            },
+            Some(Open::Array(offset, items)) => Node {
+                value: Value::Array(items),
+                offset,
+            },
+            // The reader closes only what it opened.
+            None => Node {
+                value: Value::Null,
+                offset: 0,
+            },
+        }
+    }
+}
+
+impl<'a> Build<'a> for PrefixBuilder<'a> {
+    type Value = Node<'a>;
+    type Object = ();
+    type Array = ();
+
+    fn scalar(&mut self, value: Value<'a>, offset: usize) -> Node<'a> {
+        Node { value, offset }
+    }
+    fn object_start(&mut self, offset: usize) {
+        self.open.push(Open::Object(offset, Vec::new(), None));
+    }
+    fn object_key(&mut self, _: &mut (), key: Cow<'a, str>) -> bool {
+        if let Some(Open::Object(_, _, pending)) = self.open.last_mut() {
+            *pending = Some(key);
+        }
+        true
+    }
+    fn object_value(&mut self, _: &mut (), value: Node<'a>) {
+        if let Some(Open::Object(_, members, pending)) = self.open.last_mut() {
+            if let Some(key) = pending.take() {
+                members.push(Member { key, value });
+            }
+        }
+    }
+    fn object_end(&mut self, _: ()) -> Node<'a> {
+        self.close()
+    }
+    fn array_start(&mut self, offset: usize) {
+        self.open.push(Open::Array(offset, Vec::new()));
+    }
+    fn array_item(&mut self, _: &mut (), value: Node<'a>) {
+        if let Some(Open::Array(_, items)) = self.open.last_mut() {
+            items.push(value);
+        }
+    }
+    fn array_end(&mut self, _: ()) -> Node<'a> {
+        self.close()
+    }
+}
+
 /// Reads one JSON document into a [`serde_json::Value`] with EventBridge's
 /// grammar and limits, for readers that want serde's tree but must accept
 /// exactly the events the matcher accepts: nesting up to [`MAX_DEPTH`]

@@ -75,11 +75,17 @@
 //! - **`exactly`** is accepted as in AWS's event-ruler library, although
 //!   EventBridge does not document it.
 //! - **Trailing text** after the pattern's closing brace is rejected.
-//! - **Error order after a syntax error.** The reference library reads a
-//!   pattern as a token stream and reports the first problem it meets, so a
-//!   semantic error before a JSON syntax error is reported first there; we
-//!   read the whole document first and report the syntax error. Which one
-//!   the service reports is not public.
+//! - **Error order after a syntax error.** The reference reads a pattern
+//!   as a token stream and reports the first problem it meets, so a bad
+//!   operator before a missing bracket is reported for the operator. We do
+//!   the same from the values completed before the syntax error
+//!   (`json::parse_prefix`), except where the reference could only have
+//!   seen the problem on reading further (an operator whose operand is cut
+//!   off, a container's own checks when it never closes): there we report
+//!   the syntax error. So in the rare text with both, we may name the
+//!   syntax error where the reference names a problem just before it
+//!   (`[">", 1e309` cut off), never the other way round (property test:
+//!   `a_valid_pattern_cut_short_is_refused_for_its_syntax`).
 //! - **CIDR ranges** compare addresses as hex digit strings, as event-ruler
 //!   does, so `::/0` also matches IPv4 addresses (a probe confirms this).
 

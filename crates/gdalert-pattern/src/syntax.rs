@@ -182,12 +182,36 @@ pub fn compile(text: &str) -> Result<Rule, PatternError> {
             offset: 0,
         });
     }
-    let node = json::parse(text).map_err(|e| PatternError {
-        reason: e.message,
-        pointer: String::new(),
-        offset: e.offset,
-    })?;
+    let node = match json::parse(text) {
+        Ok(node) => node,
+        Err(e) => {
+            return Err(problem_before(text).unwrap_or(PatternError {
+                reason: e.message,
+                pointer: String::new(),
+                offset: e.offset,
+            }))
+        }
+    };
     compile_node(&node).map_err(|e| *e)
+}
+
+/// The problem a streaming reader (EventBridge's) meets before the syntax
+/// error that ends `text`, if the part before it shows one.
+///
+/// The reference reports the first problem in token order, so a pattern
+/// with a bad operator and, later, a missing bracket is refused for the
+/// operator. We check the values the text completed before its syntax
+/// error, and keep a problem only where that reader is sure to have seen
+/// it: not at a container still open at the error, nor at a scalar inside
+/// one, where a check that reads siblings together (an operator and its
+/// operand, the keys of an `anything-but` object) may have seen only half
+/// of them. Such cases keep the syntax error, as before.
+fn problem_before(text: &str) -> Option<PatternError> {
+    let prefix = json::parse_prefix(text)?;
+    let fail = *compile_node(&prefix.root).err()?;
+    let seen = fail.reason == "Filter is not an object"
+        || !(prefix.open.contains(&fail.offset) || prefix.in_open.contains(&fail.offset));
+    seen.then_some(fail)
 }
 
 /// Validates and compiles a parsed pattern.
@@ -885,6 +909,36 @@ mod tests {
         assert_eq!(reason(number_last), "Unrecognized match type bogus");
         let inside_one_range = r#"{"a":[{"numeric":[">",1e309,"<","x"]}]}"#;
         assert_eq!(reason(inside_one_range), "Cannot compare number : 1e309");
+    }
+
+    #[test]
+    fn a_problem_before_a_syntax_error_is_reported_first_like_the_streaming_reference() {
+        for (text, expected) in [
+            (
+                r#"{"b":[{"bogus":1}],"a":["#,
+                "Unrecognized match type bogus",
+            ),
+            (r#"{"a":[{"bogus":1}"#, "Unrecognized match type bogus"),
+            (
+                r#"{"a":[{"numeric":[">",1e309]}], "b": [1,,"#,
+                "Cannot compare number : 1e309",
+            ),
+            (r#"[1,"#, "Filter is not an object"),
+        ] {
+            assert_eq!(reason(text), expected, "{text}");
+        }
+        // Where the reference would still be reading siblings, or closing a
+        // container, when the text breaks, the syntax error stands.
+        for text in [
+            r#"{"a":[{"numeric":[">",0,"<""#,
+            r#"{"a":[{"anything-but":{"prefix":"x""#,
+            r#"{"$or":[{"a":[1]}"#,
+            r#"{"a":{"#,
+            r#"{"a":[1]"#,
+        ] {
+            let got = reason(text);
+            assert!(got.starts_with("Unexpected end-of-input"), "{text}: {got}");
+        }
     }
 
     #[test]

@@ -154,6 +154,23 @@ proptest! {
         agrees_with_reference(&pattern, &event)?;
     }
 
+    /// A valid pattern cut anywhere holds only valid complete parts, so the
+    /// problem reported is the syntax error, never one invented from a
+    /// half-read container (the streaming-order rule of `compile`).
+    #[test]
+    fn a_valid_pattern_cut_short_is_refused_for_its_syntax(pattern in pattern()) {
+        let text = serde_json::to_string_pretty(&pattern).unwrap();
+        if compile(&text).is_ok() {
+            for cut in (1..text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let prefix = &text[..cut];
+                if prefix.trim().is_empty() { continue; }
+                let err = compile(prefix).unwrap_err();
+                let syntax = json::parse(prefix).unwrap_err();
+                prop_assert_eq!((err.reason.as_str(), err.offset), (syntax.message.as_str(), syntax.offset), "{:?}", prefix);
+            }
+        }
+    }
+
     #[test]
     fn many_patterns_at_once_agree_with_each_alone(patterns in prop::collection::vec(pattern(), 1..12), event in event()) {
         let event_text = event.to_string();
