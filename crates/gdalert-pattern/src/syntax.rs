@@ -209,7 +209,9 @@ pub fn compile(text: &str) -> Result<Rule, PatternError> {
 fn problem_before(text: &str) -> Option<PatternError> {
     let prefix = json::parse_prefix(text)?;
     let fail = *compile_node(&prefix.root).err()?;
-    let seen = fail.reason == "Filter is not an object"
+    // The root's type is known from its first token.
+    let root_is_object = matches!(prefix.root.value, Value::Object(_));
+    let seen = !root_is_object
         || !(prefix.open.contains(&fail.offset) || prefix.in_open.contains(&fail.offset));
     seen.then_some(fail)
 }
