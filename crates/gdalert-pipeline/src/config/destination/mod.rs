@@ -344,39 +344,23 @@ impl Loader<'_> {
         self.check_templates(name, start, &templates);
         let rest = Spanned::new(value.span(), DeValue::Table(table));
         let settings = match kind {
-            DestinationKind::Sns => self
-                .read(name, kind, rest)
-                .and_then(|r| sns::check(self, name, start, r)),
-            DestinationKind::Email => self
-                .read(name, kind, rest)
-                .and_then(|r| email::check(self, name, start, r)),
-            DestinationKind::Slack => self
-                .read(name, kind, rest)
-                .and_then(|r| slack::check(self, name, start, r)),
-            DestinationKind::Teams => self
-                .read(name, kind, rest)
-                .and_then(|r| teams::check(self, name, start, r)),
-            DestinationKind::GoogleChat => self
-                .read(name, kind, rest)
-                .and_then(|r| google_chat::check(self, name, start, r)),
-            DestinationKind::Pagerduty => self
-                .read(name, kind, rest)
-                .and_then(|r| pagerduty::check(self, name, start, r)),
-            DestinationKind::Webhook => self
-                .read(name, kind, rest)
-                .and_then(|r| webhook::check(self, name, start, r)),
-            DestinationKind::Eventbridge => self
-                .read(name, kind, rest)
-                .and_then(|r| eventbridge::check(self, name, start, r)),
-            DestinationKind::Stdout => self
-                .read(name, kind, rest)
-                .and_then(|r| stdout::check(self, name, start, r)),
-            DestinationKind::File => self
-                .read(name, kind, rest)
-                .and_then(|r| file::check(self, name, start, r)),
-            DestinationKind::Jira => self
-                .read(name, kind, rest)
-                .and_then(|r| jira::check(self, name, start, r)),
+            DestinationKind::Sns => self.kind_table(name, kind, start, rest, sns::check),
+            DestinationKind::Email => self.kind_table(name, kind, start, rest, email::check),
+            DestinationKind::Slack => self.kind_table(name, kind, start, rest, slack::check),
+            DestinationKind::Teams => self.kind_table(name, kind, start, rest, teams::check),
+            DestinationKind::GoogleChat => {
+                self.kind_table(name, kind, start, rest, google_chat::check)
+            }
+            DestinationKind::Pagerduty => {
+                self.kind_table(name, kind, start, rest, pagerduty::check)
+            }
+            DestinationKind::Webhook => self.kind_table(name, kind, start, rest, webhook::check),
+            DestinationKind::Eventbridge => {
+                self.kind_table(name, kind, start, rest, eventbridge::check)
+            }
+            DestinationKind::Stdout => self.kind_table(name, kind, start, rest, stdout::check),
+            DestinationKind::File => self.kind_table(name, kind, start, rest, file::check),
+            DestinationKind::Jira => self.kind_table(name, kind, start, rest, jira::check),
         };
         if self.problems.len() > before {
             return None;
@@ -387,6 +371,20 @@ impl Loader<'_> {
             templates,
             settings: settings?,
         })
+    }
+
+    /// Reads the rest of a destination's table as its kind's own table
+    /// (`Raw` in the kind's module) and checks it with the module's `check`.
+    fn kind_table<R: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        kind: DestinationKind,
+        start: usize,
+        rest: Spanned<DeValue<'_>>,
+        check: fn(&mut Self, &str, usize, R) -> Option<KindSettings>,
+    ) -> Option<KindSettings> {
+        let raw = self.read(name, kind, rest)?;
+        check(self, name, start, raw)
     }
 
     /// Takes `key` out of a destination's table and reads it.
