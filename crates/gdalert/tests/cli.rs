@@ -71,6 +71,25 @@ fn validate_names_file_line_pointer_and_reason() {
 }
 
 #[test]
+fn validate_names_a_bad_operator_before_a_missing_bracket_as_eventbridge_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("half.json"),
+        "{\n  \"detail\": {\n    \"count\": [{\"numeric\": [\">\", 1e309]}],\n    \"type\": [\"x\"\n  }\n}\n",
+    )
+    .unwrap();
+    let o = gdalert(&["patterns", "validate", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("half.json:3:"), "{err}");
+    assert!(err.contains("/detail/count/0/numeric/1"), "{err}");
+    assert!(
+        err.contains("Reason: Cannot compare number : 1e309"),
+        "{err}"
+    );
+}
+
+#[test]
 fn test_prints_true_false_and_rejects_like_test_event_pattern() {
     let event = "tests/fixtures/events/runtime-fargate-c2-high.json";
     let o = gdalert(&[
